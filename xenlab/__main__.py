@@ -1,0 +1,66 @@
+"""Command line: `python -m xenlab box up|down|reset|status|ssh NAME|console NAME|setup`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .box.host import BoxError, Progress
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xenlab")
+    sub = parser.add_subparsers(dest="command", required=True)
+    box = sub.add_parser("box", help="the lab-in-a-box (three QEMU VMs on this machine)")
+    verbs = box.add_subparsers(dest="verb", required=True)
+    verbs.add_parser("up", help="build the image if needed, boot the hosts, print the inventory path")
+    verbs.add_parser("down", help="stop every VM by PID, delete namespaces and taps")
+    verbs.add_parser("reset", help="down, then up with fresh hosts")
+    verbs.add_parser("status", help="what runs")
+    verbs.add_parser("setup", help="install the host packages the box needs")
+    for verb in ("ssh", "console"):
+        p = verbs.add_parser(verb, help=f"{verb} into a host")
+        p.add_argument("name", choices=("target", "test1", "test2"))
+        if verb == "ssh":
+            p.add_argument("remote", nargs=argparse.REMAINDER, help="command to run")
+    args = parser.parse_args(argv)
+    return run_box(args)
+
+
+def run_box(args: argparse.Namespace) -> int:
+    from .box import lifecycle
+    from .box.paths import run_dir
+    from .box.seed import IDENTITIES
+
+    progress = Progress()
+    if os.geteuid() != 0 and args.verb not in ("status",):
+        print("xenlab box: needs root (QEMU taps, network namespaces, debootstrap)", file=sys.stderr)
+        return 2
+    try:
+        if args.verb in ("up", "reset"):
+            if args.verb == "reset":
+                lifecycle.down(progress)
+            print(lifecycle.up(progress))
+        elif args.verb == "down":
+            lifecycle.down(progress)
+        elif args.verb == "status":
+            print(lifecycle.describe())
+        elif args.verb == "setup":
+            lifecycle.ensure_host_packages(progress)
+        elif args.verb == "ssh":
+            vm = next(v for v in IDENTITIES if v.name == args.name)
+            cmd = lifecycle.ssh_command(vm, *args.remote)
+            if not args.remote:
+                cmd.insert(1, "-t")
+            os.execvp(cmd[0], cmd)
+        elif args.verb == "console":
+            from .box.console import attach
+            return attach(run_dir() / f"{args.name}.console")
+    except BoxError as exc:
+        print(f"xenlab box: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

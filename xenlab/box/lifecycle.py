@@ -1,0 +1,234 @@
+"""box up / down / status / reset: the lab-in-a-box's life cycle."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..wait import WaitTimeout, wait_for
+from .host import BoxError, Progress, sh
+from .image import BaseImage, ensure_image
+from .inventory import write_inventory
+from .paths import PREFIX, run_dir, state_root
+from .seed import IDENTITIES, VmIdentity, ensure_keypair, known_hosts_line, write_seed
+from .vm import delete_network, make_data_disk, make_overlay
+
+HOST_PACKAGES = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils",
+                 "debootstrap": "debootstrap", "ssh": "openssh-client",
+                 "ssh-keygen": "openssh-client", "ip": "iproute2"}
+BOOT_DEADLINE_S = 300.0
+STOP_DEADLINE_S = 30.0
+
+
+def client_key() -> Path:
+    """The controller's SSH key into the box (kept across resets)."""
+    return state_root() / "id_ed25519"
+
+
+@dataclass(frozen=True)
+class Status:
+    supervisor: int | None
+    vms: dict[str, int | None]  # name -> live QEMU pid (None when gone)
+
+    @property
+    def running(self) -> bool:
+        return self.supervisor is not None and all(self.vms.values()) and len(self.vms) == 3
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def read_status() -> Status:
+    path = run_dir() / "state.json"
+    try:
+        state = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return Status(None, {})
+    sup = state.get("supervisor")
+    return Status(sup if _alive(sup) else None,
+                  {name: (vm["pid"] if _alive(vm["pid"]) else None)
+                   for name, vm in state.get("vms", {}).items()})
+
+
+def box_processes() -> list[int]:
+    """PIDs (not zombies) of any process of the box: QEMUs named PREFIX-*, supervisors."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        is_qemu = any(a.startswith(f"{PREFIX}-".encode()) for a in argv) and argv[0].endswith(
+            b"qemu-system-x86_64")
+        is_supervisor = b"xenlab.box.supervisor" in argv
+        if (is_qemu or is_supervisor) and _alive(int(entry.name)):
+            pids.append(int(entry.name))
+    return pids
+
+
+def ensure_host_packages(progress: Progress) -> None:
+    missing = sorted({pkg for tool, pkg in HOST_PACKAGES.items() if not shutil.which(tool)})
+    if not missing:
+        return
+    progress(f"setup: apt-get install {' '.join(missing)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+        if proc.returncode:
+            raise BoxError(f"{' '.join(cmd)} failed: {(proc.stderr or proc.stdout).strip()[-200:]}")
+
+
+def cleanup_leftovers(progress: Progress) -> None:
+    """Remove what a crashed run left: processes, namespaces, links, state."""
+    for pid in box_processes():
+        progress(f"cleanup: killing leftover box process {pid}")
+        os.kill(pid, signal.SIGKILL)
+    delete_network()
+    (run_dir() / "state.json").unlink(missing_ok=True)
+
+
+def up(progress: Progress) -> Path:
+    """Bring the box up (image built if needed); returns the inventory path."""
+    run = run_dir()
+    status = read_status()
+    if status.running:
+        progress("box: already running")
+        return run / "inventory.ini"
+    cleanup_leftovers(progress)
+    ensure_host_packages(progress)
+    image = ensure_image(progress, os.environ.get("XENLAB_MIRROR"))
+    if run.exists():
+        shutil.rmtree(run)
+    run.mkdir(parents=True)
+    pubkey = ensure_keypair(client_key(), "xenlab-controller")
+    for vm in IDENTITIES:
+        make_overlay(image, run / f"{vm.name}.qcow2")
+        write_seed(vm, run, pubkey)
+    make_data_disk(run / "lun.raw")
+    (run / "known_hosts").write_text("".join(known_hosts_line(vm, run) + "\n" for vm in IDENTITIES))
+    inventory = write_inventory(run / "inventory.ini", image, client_key(), run / "known_hosts")
+    progress("box: starting target, test1, test2 (QEMU TCG)")
+    with (run / "supervisor.log").open("w") as log:
+        subprocess.Popen([sys.executable, "-m", "xenlab.box.supervisor", str(image.folder)],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]))
+    wait_ready(progress)
+    return inventory
+
+
+def ssh_command(vm: VmIdentity, *remote: str) -> list[str]:
+    run = run_dir()
+    return ["ssh", "-i", str(client_key()), "-p", str(vm.ssh_port),
+            "-o", f"UserKnownHostsFile={run / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes",
+            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
+            "root@127.0.0.1", *remote]
+
+
+def _ready_check(vm: VmIdentity) -> list[str]:
+    # Boot finished (running or degraded) and, on Xen hosts, xl answers.
+    check = "systemctl is-system-running --wait >/dev/null; "
+    check += "xl info >/dev/null" if vm.name != "target" else "true"
+    return ssh_command(vm, check)
+
+
+def wait_ready(progress: Progress) -> None:
+    """Return when every host answers over SSH and finished booting."""
+    pending = {vm.name: vm for vm in IDENTITIES}
+
+    def check() -> tuple[bool, str]:
+        status = read_status()
+        if not status.vms:
+            return False, "supervisor has not started the VMs yet"
+        seen = []
+        for name in list(pending):
+            if not status.vms.get(name):
+                raise BoxError(f"{name}: QEMU is not running; see {run_dir() / (name + '.qemu.log')}"
+                               f" and {run_dir() / (name + '.log')}: {_tail(name)}")
+            proc = subprocess.run(_ready_check(pending[name]), capture_output=True, text=True,
+                                  timeout=90, stdin=subprocess.DEVNULL)
+            if proc.returncode == 0:
+                progress(f"{name}: answers over SSH, boot finished")
+                del pending[name]
+            else:
+                err = (proc.stderr.strip().splitlines() or ["no answer"])[-1]
+                seen.append(f"{name}: {err} (console: {_tail(name)})")
+        return not pending, "; ".join(seen)
+
+    try:
+        wait_for(check, timeout=BOOT_DEADLINE_S, interval=2.0, what="box hosts ready")
+    except WaitTimeout as exc:
+        raise BoxError(str(exc)) from None
+
+
+def _tail(name: str) -> str:
+    try:
+        lines = (run_dir() / f"{name}.log").read_text(errors="replace").strip().splitlines()
+    except FileNotFoundError:
+        return "no console log"
+    return lines[-1][-160:] if lines else "console log empty"
+
+
+def down(progress: Progress) -> None:
+    status = read_status()
+    if status.supervisor:
+        progress(f"box: stopping supervisor {status.supervisor}")
+        os.kill(status.supervisor, signal.SIGTERM)
+        try:
+            wait_for(lambda: (not _alive(status.supervisor), f"pid {status.supervisor} alive"),
+                     timeout=STOP_DEADLINE_S, interval=0.2, what="supervisor stop")
+        except WaitTimeout as exc:
+            progress(str(exc))
+    for pid in box_processes():
+        progress(f"box: killing {pid}")
+        os.kill(pid, signal.SIGKILL)
+    delete_network()
+    (run_dir() / "state.json").unlink(missing_ok=True)
+    progress("box: down")
+
+
+def describe() -> str:
+    status = read_status()
+    if not status.vms and not box_processes():
+        return "box: down"
+    lines = [f"box: {'running' if status.running else 'partly running'} "
+             f"(supervisor {status.supervisor or 'gone'})"]
+    for vm in IDENTITIES:
+        pid = status.vms.get(vm.name)
+        rss = _rss_mib(pid) if pid else 0
+        lines.append(f"  {vm.name:7} {'up' if pid else 'DOWN':4} pid={pid or '-'} "
+                     f"ssh=127.0.0.1:{vm.ssh_port} lab={vm.lab_ip} rss={rss} MiB "
+                     f"console={run_dir() / (vm.name + '.console')}")
+    lines.append(f"  inventory: {run_dir() / 'inventory.ini'}")
+    return "\n".join(lines)
+
+
+def _rss_mib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def image_of_running_box() -> BaseImage | None:
+    try:
+        return BaseImage(Path(json.loads((run_dir() / "state.json").read_text())["image"]))
+    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        return None

@@ -1,0 +1,85 @@
+"""The box's supervisor: parent of the QEMU processes, reaps them, stops them by PID.
+
+`box up` starts it detached (`python -m xenlab.box.supervisor IMAGE_DIR`) and
+returns once the hosts answer; it lives as long as the box. On SIGTERM it
+stops every VM by PID (SIGTERM, then SIGKILL after a deadline), deletes the
+network namespace and removes state.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .image import BaseImage
+from .paths import run_dir, tap_name
+from .seed import IDENTITIES
+from .vm import create_network, delete_network, open_tap, qemu_command
+
+STOP_GRACE_S = 10.0
+
+
+class Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise Stop()
+
+
+def stop_process(proc: subprocess.Popen, grace: float = STOP_GRACE_S) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace)
+
+
+def main(image_dir: str) -> int:
+    run = run_dir()
+    image = BaseImage(Path(image_dir))
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    procs: dict[str, subprocess.Popen] = {}
+    state_file = run / "state.json"
+    try:
+        create_network()
+        for vm in IDENTITIES:
+            fd = open_tap(tap_name(vm.name))
+            with (run / f"{vm.name}.qemu.log").open("w") as log:
+                procs[vm.name] = subprocess.Popen(
+                    qemu_command(vm, image, run, fd), pass_fds=(fd,),
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            os.close(fd)
+        state = {"supervisor": os.getpid(), "started": time.time(), "image": str(image.folder),
+                 "vms": {name: {"pid": p.pid, "ssh_port": vm.ssh_port}
+                         for (name, p), vm in zip(procs.items(), IDENTITIES)}}
+        tmp = state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        tmp.rename(state_file)
+        while any(p.poll() is None for p in procs.values()):
+            pid, status = os.wait()
+            for name, p in procs.items():
+                if p.pid == pid:
+                    p.returncode = os.waitstatus_to_exitcode(status)
+                    print(f"{name}: QEMU pid {pid} exited with {p.returncode}", flush=True)
+    except Stop:
+        print("stopping", flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for p in procs.values():
+            stop_process(p)
+        delete_network()
+        state_file.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,119 @@
+"""QEMU command lines and the lab network namespace of the box.
+
+The lab network (198.51.100.0/24) lives only on a bridge inside the network
+namespace NETNS. QEMU itself runs in the root namespace, so that its
+user-mode management NIC can forward 127.0.0.1:<port> to each VM's sshd;
+its lab NIC is a tap that we open *inside* the namespace and hand to QEMU
+as a file descriptor. Building xenbr0 on the lab NIC never cuts SSH.
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import struct
+from pathlib import Path
+
+from .host import BoxError, sh
+from .image import BaseImage
+from .paths import BRIDGE, NETNS, PREFIX, tap_name
+from .seed import VmIdentity
+
+CLONE_NEWNET = 0x40000000
+TUNSETIFF = 0x400454CA
+IFF_TAP = 0x0002
+IFF_NO_PI = 0x1000
+
+XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem={mem}M,max:{mem}M dom0_max_vcpus=1 "
+            "dom0_vcpus_pin loglvl=all guest_loglvl=all noreboot")
+LINUX_ARGS = "root=LABEL=xlroot ro quiet fsck.mode=skip net.ifnames=0 systemd.machine_id={mid} systemd.hostname={name}"
+DOM0_MEM_MIB = 768
+XEN_HOST_MEM_MIB = 1536
+TARGET_MEM_MIB = 384
+# The article's LUN: /dev/sda3, 5378310144 bytes.
+DATA_DISK_BYTES = 5378310144
+
+
+def create_network() -> None:
+    sh(["ip", "netns", "add", NETNS])
+    sh(["ip", "-n", NETNS, "link", "set", "lo", "up"])
+    sh(["ip", "-n", NETNS, "link", "add", BRIDGE, "type", "bridge"])
+    sh(["ip", "-n", NETNS, "link", "set", BRIDGE, "up"])
+
+
+def delete_network() -> None:
+    """Delete the namespace (its bridge and taps go with it) and stray links."""
+    names = sh(["ip", "netns", "list"], check=False).stdout.split()
+    for name in names:
+        if name.startswith(PREFIX):
+            sh(["ip", "netns", "delete", name], check=False)
+    for line in sh(["ip", "-o", "link", "show"], check=False).stdout.splitlines():
+        parts = line.split(":")
+        if len(parts) > 1 and parts[1].strip().split("@")[0].startswith(PREFIX):
+            sh(["ip", "link", "delete", parts[1].strip().split("@")[0]], check=False)
+
+
+def open_tap(name: str) -> int:
+    """Create tap `name` inside NETNS, attach it to the bridge; return its fd.
+
+    The tap is not persistent: it disappears when QEMU (the last holder of
+    the fd) exits.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    root_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
+    lab_ns = os.open(f"/run/netns/{NETNS}", os.O_RDONLY)
+    try:
+        if libc.setns(lab_ns, CLONE_NEWNET) != 0:
+            raise BoxError(f"setns {NETNS}: {os.strerror(ctypes.get_errno())}")
+        try:
+            fd = os.open("/dev/net/tun", os.O_RDWR)
+            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI))
+        finally:
+            if libc.setns(root_ns, CLONE_NEWNET) != 0:
+                raise BoxError("setns back to the root namespace failed")
+    finally:
+        os.close(root_ns)
+        os.close(lab_ns)
+    os.set_inheritable(fd, True)
+    sh(["ip", "-n", NETNS, "link", "set", name, "master", BRIDGE, "up"])
+    return fd
+
+
+def make_overlay(image: BaseImage, path: Path) -> None:
+    sh(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(image.disk), str(path)])
+
+
+def make_data_disk(path: Path) -> None:
+    sh(["qemu-img", "create", "-q", "-f", "raw", str(path), str(DATA_DISK_BYTES)])
+
+
+def qemu_command(vm: VmIdentity, image: BaseImage, run: Path, tap_fd: int) -> list[str]:
+    """The QEMU command line of one host (Xen host, or the plain-Linux target)."""
+    linux = LINUX_ARGS.format(mid=vm.machine_id, name=vm.name)
+    cmd = ["qemu-system-x86_64", "-name", f"{PREFIX}-{vm.name}", "-machine", "pc",
+           "-accel", "tcg,tb-size=256", "-smp", "1", "-display", "none",
+           "-no-user-config", "-nodefaults", "-vga", "none"]
+    if vm.name == "target":
+        cmd += ["-m", str(TARGET_MEM_MIB), "-kernel", str(image.kernel),
+                "-initrd", str(image.initrd), "-append", f"{linux} console=ttyS0"]
+    else:
+        dom0 = f"{image.kernel} {linux} console=hvc0".replace(",", ",,")
+        cmd += ["-m", str(XEN_HOST_MEM_MIB), "-kernel", str(image.xen),
+                "-append", XEN_ARGS.format(mem=DOM0_MEM_MIB),
+                "-initrd", f"{dom0},{image.initrd}"]
+    cmd += ["-device", "virtio-scsi-pci,id=scsi0,addr=0x4",
+            "-drive", f"file={run / (vm.name + '.qcow2')},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap",
+            "-device", "scsi-hd,drive=root,bus=scsi0.0,scsi-id=0,lun=0"]
+    if vm.name == "target":
+        cmd += ["-drive", f"file={run / 'lun.raw'},if=none,id=data,format=raw,cache=unsafe",
+                "-device", "scsi-hd,drive=data,bus=scsi0.0,scsi-id=1,lun=0,serial=xenlab-lun"]
+    cmd += ["-netdev", f"tap,id=lab,fd={tap_fd}",
+            "-device", f"virtio-net-pci,netdev=lab,mac={vm.mac(0)},addr=0x5",
+            "-netdev", f"user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:{vm.ssh_port}-:22",
+            "-device", f"virtio-net-pci,netdev=mgmt,mac={vm.mac(1)},addr=0x6",
+            "-drive", f"file={run / (vm.name + '.seed.tar')},if=none,id=seed,format=raw,readonly=on",
+            "-device", "virtio-blk-pci,drive=seed,addr=0x7",
+            "-chardev", f"socket,id=ser0,path={run / (vm.name + '.console')},server=on,wait=off,"
+                        f"logfile={run / (vm.name + '.log')}",
+            "-serial", "chardev:ser0"]
+    return cmd

@@ -1,0 +1,108 @@
+"""Xen toolstack outputs: `xm list` / `xl list` and `xm info` / `xl info`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._common import Unparsable, lines, parser, split_field, to_float, to_int
+
+_LIST_HEADER = ["Name", "ID", "Mem", "VCPUs", "State", "Time(s)"]
+
+
+def _state_flag(flag: str) -> property:
+    """A bool property: is `flag` set in the domain's state column?"""
+    return property(lambda domain: flag in domain.state)
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    domid: int
+    mem_mib: int
+    vcpus: int
+    state: str  # six flag columns, e.g. "r-----", "--p---"
+    time_s: float
+
+    running = _state_flag("r")
+    blocked = _state_flag("b")
+    paused = _state_flag("p")
+    shutdown = _state_flag("s")
+    crashed = _state_flag("c")
+    dying = _state_flag("d")
+
+
+@dataclass(frozen=True)
+class XenInfo:
+    host: str | None
+    release: str | None
+    xen_major: int
+    xen_minor: int
+    xen_extra: str
+    free_memory_mib: int | None
+    total_memory_mib: int | None
+    nr_cpus: int | None
+    xen_caps: str | None
+    xen_commandline: str | None
+    fields: tuple[tuple[str, str], ...]  # every "key : value" pair, in order
+
+    @property
+    def xen_version(self) -> str:
+        """'4.2.5-38.el6': major.minor followed by extra (which starts with '.')."""
+        return f"{self.xen_major}.{self.xen_minor}{self.xen_extra}"
+
+
+@parser()
+def parse_domain_list(text: str) -> tuple[Domain, ...]:
+    """The header line, then one domain per line (spaces or tabs between columns)."""
+    header, *rows = lines(text)
+    if header.split()[: len(_LIST_HEADER)] != _LIST_HEADER:
+        raise Unparsable("expected the header 'Name ID Mem VCPUs State Time(s)'")
+    return tuple(_domain(row) for row in rows)
+
+
+def _domain(row: str) -> Domain:
+    words = row.rsplit(None, 5)  # the name may hold spaces; the rest may not
+    if len(words) != 6:
+        raise Unparsable(f"domain line has fewer than six columns: {row!r}")
+    name, domid, mem, vcpus, state, time_s = words
+    if len(state) != 6 or set(state) - set("rbpscd-"):
+        raise Unparsable(f"not a six-flag domain state: {state!r}")
+    return Domain(
+        name=name.strip(),
+        domid=to_int(domid, "ID"),
+        mem_mib=to_int(mem, "Mem"),
+        vcpus=to_int(vcpus, "VCPUs"),
+        state=state,
+        time_s=to_float(time_s, "Time(s)"),
+    )
+
+
+def _optional_int(info: dict[str, str], key: str) -> int | None:
+    return to_int(info[key], key) if key in info else None
+
+
+@parser()
+def parse_xen_info(text: str) -> XenInfo:
+    """'key : value' lines (spacing around the colon varies, even none)."""
+    pairs = []
+    for line in lines(text):
+        field = split_field(line)
+        if field is None:
+            raise Unparsable(f"not a 'key : value' line: {line.strip()!r}")
+        pairs.append(field)
+    info = dict(pairs)
+    if "xen_major" not in info or "xen_minor" not in info:
+        raise Unparsable("no xen_major / xen_minor")
+    return XenInfo(
+        host=info.get("host"),
+        release=info.get("release"),
+        xen_major=to_int(info["xen_major"], "xen_major"),
+        xen_minor=to_int(info["xen_minor"], "xen_minor"),
+        xen_extra=info.get("xen_extra", ""),
+        free_memory_mib=_optional_int(info, "free_memory"),
+        total_memory_mib=_optional_int(info, "total_memory"),
+        nr_cpus=_optional_int(info, "nr_cpus"),
+        xen_caps=info.get("xen_caps"),
+        xen_commandline=info.get("xen_commandline"),
+        fields=tuple(pairs),
+    )

@@ -355,6 +355,11 @@ def test_xen_info_version_and_missing_major():
         parse_xen_info("host : test1\nxen_minor : 2\n")
 
 
+def test_xl_info_version_property_matches_xl_own_xen_version_line():
+    info = parse_xen_info((DATA / "xl-info" / "box-test1-xen-4.17-empty-changeset.txt").read_text())
+    assert info.xen_version == dict(info.fields)["xen_version"] == "4.17.5"
+
+
 # --- sxp ----------------------------------------------------------------------
 
 def test_sxp_nesting_quotes_and_comments():

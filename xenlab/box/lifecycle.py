@@ -75,7 +75,7 @@ def box_processes() -> list[int]:
             continue
         is_qemu = any(a.startswith(f"{PREFIX}-".encode()) for a in argv) and argv[0].endswith(
             b"qemu-system-x86_64")
-        is_supervisor = b"xenlab.box.supervisor" in argv
+        is_supervisor = b"xenlab.box.supervisor" in argv and str(run_dir()).encode() in argv
         if (is_qemu or is_supervisor) and _alive(int(entry.name)):
             pids.append(int(entry.name))
     return pids
@@ -124,7 +124,8 @@ def up(progress: Progress) -> Path:
     inventory = write_inventory(run / "inventory.ini", image, client_key(), run / "known_hosts")
     progress("box: starting target, test1, test2 (QEMU TCG)")
     with (run / "supervisor.log").open("w") as log:
-        subprocess.Popen([sys.executable, "-m", "xenlab.box.supervisor", str(image.folder)],
+        subprocess.Popen([sys.executable, "-m", "xenlab.box.supervisor", str(image.folder),
+                          str(run)],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]))
     wait_ready(progress)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PREFIX = "xlbox"
+# A second box on the same machine (e.g. for development beside CI's) takes
+# its own prefix, SSH ports and state folder: XENLAB_BOX_PREFIX, XENLAB_BOX_PORT,
+# XENLAB_STATE.
+PREFIX = os.environ.get("XENLAB_BOX_PREFIX", "xlbox")
 NETNS = f"{PREFIX}-net"
 BRIDGE = f"{PREFIX}-br"
 

@@ -7,6 +7,7 @@ host keys against it like for any real lab.
 from __future__ import annotations
 
 import hashlib
+import os
 import io
 import tarfile
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ LAB_PREFIX = 24
 LAB_OCTET = {"target": 3, "test1": 1, "test2": 2}
 GUEST_OCTET = 4
 MGMT_ADDRESS = "10.0.2.15/24"  # inside QEMU's user-mode network of each VM only
-SSH_BASE_PORT = 2201
+SSH_BASE_PORT = int(os.environ.get("XENLAB_BOX_PORT", "2201"))
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,13 @@ def ensure_keypair(path: Path, comment: str) -> str:
     return Path(f"{path}.pub").read_text().strip()
 
 
-def interfaces(vm: VmIdentity) -> str:
-    return (f"# lab network (eth0); the bridge stage moves this address to the bridge\n"
-            f"auto eth0\niface eth0 inet static\n    address {vm.lab_ip}/{LAB_PREFIX}\n\n"
-            f"# management (eth1): QEMU user-mode network, SSH from the controller only\n"
+def lab_interface(vm: VmIdentity) -> str:
+    return (f"# lab network; the bridge stage moves this address to the bridge\n"
+            f"auto eth0\niface eth0 inet static\n    address {vm.lab_ip}/{LAB_PREFIX}\n")
+
+
+def mgmt_interface() -> str:
+    return (f"# management: QEMU user-mode network, SSH from the controller only\n"
             f"auto eth1\niface eth1 inet static\n    address {MGMT_ADDRESS}\n")
 
 
@@ -72,7 +76,8 @@ def write_seed(vm: VmIdentity, folder: Path, client_pubkey: str) -> Path:
     files = {
         "etc/hostname": f"{vm.name}\n",
         "etc/hosts": f"127.0.0.1 localhost\n127.0.1.1 {vm.name}\n",
-        "etc/network/interfaces.d/xenlab": interfaces(vm),
+        "etc/network/interfaces.d/eth0": lab_interface(vm),
+        "etc/network/interfaces.d/eth1": mgmt_interface(),
         "etc/iscsi/initiatorname.iscsi": f"InitiatorName={vm.initiator_name}\n",
         "root/.ssh/authorized_keys": client_pubkey + "\n",
         "etc/ssh/ssh_host_ed25519_key": host_key.read_text(),

@@ -42,8 +42,9 @@ def stop_process(proc: subprocess.Popen, grace: float = STOP_GRACE_S) -> None:
         proc.wait(timeout=grace)
 
 
-def main(image_dir: str) -> int:
-    run = run_dir()
+def main(image_dir: str, run_folder: str) -> int:
+    run = Path(run_folder)
+    assert run == run_dir(), f"supervisor for {run} started with XENLAB_STATE for {run_dir()}"
     image = BaseImage(Path(image_dir))
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
@@ -82,4 +83,4 @@ def main(image_dir: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], sys.argv[2]))

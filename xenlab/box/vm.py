@@ -45,11 +45,11 @@ def delete_network() -> None:
     """Delete the namespace (its bridge and taps go with it) and stray links."""
     names = sh(["ip", "netns", "list"], check=False).stdout.split()
     for name in names:
-        if name.startswith(PREFIX):
+        if name.startswith(PREFIX + "-"):
             sh(["ip", "netns", "delete", name], check=False)
     for line in sh(["ip", "-o", "link", "show"], check=False).stdout.splitlines():
         parts = line.split(":")
-        if len(parts) > 1 and parts[1].strip().split("@")[0].startswith(PREFIX):
+        if len(parts) > 1 and parts[1].strip().split("@")[0].startswith(PREFIX + "-"):
             sh(["ip", "link", "delete", parts[1].strip().split("@")[0]], check=False)
 
 

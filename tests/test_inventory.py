@@ -1,0 +1,235 @@
+"""xenlab.inventory: the shipped inventory, small bad inventories, --hosts, the box's inventory."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from xenlab.errors import InventoryError
+from xenlab.inventory import REQUIRED_LAB_VARS, box_inventory_path, load_lab, load_labs, with_hosts
+
+SHIPPED = Path(__file__).resolve().parent.parent / "inventory.ini"
+
+
+def inventory(tmp_path: Path, text: str, name: str = "lab.ini") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def shipped_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = SHIPPED.read_text()
+    assert old in text
+    return inventory(tmp_path, text.replace(old, new, 1))
+
+
+def error(path: Path) -> str:
+    with pytest.raises(InventoryError) as caught:
+        load_labs(path)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(str(path))
+    return message
+
+
+def test_shipped_inventory_is_the_articles_lab():
+    lab = load_lab(SHIPPED)
+    assert lab.name == "inventory"
+    assert (lab.target.name, lab.source.name, lab.destination.name) == ("target", "test1", "test2")
+    assert [h.name for h in lab.xen_hosts] == ["test1", "test2"]
+    assert lab.source.address == "172.16.31.1" and lab.source.lab_ip == "172.16.31.1"
+    assert (lab.target.port, lab.target.user, lab.target.key_file) == (22, "root", None)
+    assert lab.require("iscsi_iqn") == "iqn.2015-02.com.stu31:t1"
+    assert lab.vars["iscsi_port"] == "3260"
+    assert set(REQUIRED_LAB_VARS) <= set(lab.vars)
+    assert "migration_role" not in lab.vars and "inventory_hostname" not in lab.vars
+    assert lab.source.vars["migration_role"] == "source"
+
+
+def test_require_names_the_missing_var():
+    with pytest.raises(InventoryError, match=r"inventory.ini: lab inventory: lab var nope is not set"):
+        load_lab(SHIPPED).require("nope")
+
+
+@pytest.mark.parametrize("old, new, cause", [
+    ("target ansible_host=172.16.31.3 lab_ip=172.16.31.3\n", "",
+     "group iscsi_target must have exactly 1 host, has 0"),
+    ("migration_role=destination", "migration_role=source",
+     "group xen_hosts: exactly one host must have migration_role=source, 2 have"),
+    (" migration_role=destination", "",
+     "host test2: migration_role must be source or destination, is not set"),
+    ("migration_role=destination", "migration_role=dest",
+     "host test2: migration_role must be source or destination, is 'dest'"),
+    ("iscsi_iqn=iqn.2015-02.com.stu31:t1\n", "",
+     "lab var iscsi_iqn is not set (set it in [lab:vars])"),
+    ("lab_ip=172.16.31.2", "lab_ip=172.16.31.2 bridge=xenbr1",
+     "lab var bridge differs between hosts (target='xenbr0', test1='xenbr0', test2='xenbr1')"),
+    (" lab_ip=172.16.31.3", "", "host target: lab_ip is not set"),
+    ("ansible_host=172.16.31.1", "ansible_host=172.16.31.1 ansible_port=ssh",
+     "host test1: ansible_port 'ssh' is not a number"),
+])
+def test_a_bad_inventory_is_one_line_naming_file_host_and_cause(tmp_path, old, new, cause):
+    path = shipped_with(tmp_path, old, new)
+    assert error(path) == f"{path}: {cause}"
+
+
+def test_several_missing_vars_are_counted(tmp_path):
+    path = inventory(tmp_path, "[iscsi_target]\nt lab_ip=1\n[xen_hosts]\n"
+                               "a lab_ip=2 migration_role=source\nb lab_ip=3 migration_role=destination\n")
+    assert error(path) == (f"{path}: lab var iscsi_iqn is not set (set it in [lab:vars]) (and 30 "
+                           "more: iscsi_port, iscsi_lun, iscsi_backing_store, "
+                           "iscsi_initiator_address, shared_disk, ...)")
+
+
+def test_a_third_xen_host_is_refused(tmp_path):
+    path = shipped_with(tmp_path, "[lab:children]", "test3 lab_ip=10.0.0.3\n\n[lab:children]")
+    assert "group xen_hosts must have exactly 2 hosts, has 3 (test1, test2, test3)" in error(path)
+
+
+def test_missing_and_unparsable_files(tmp_path):
+    assert error(tmp_path / "none.ini") == f"{tmp_path / 'none.ini'}: no such inventory file"
+    broken = inventory(tmp_path, "[iscsi_target\nfoo bar=\n")
+    assert "ansible found no hosts in it" in error(broken)
+
+
+def test_password_is_never_shown(tmp_path):
+    path = shipped_with(tmp_path, "target ansible_host=172.16.31.3",
+                        "target ansible_host=172.16.31.3 ansible_password=hunter2")
+    spec = load_lab(path).target
+    assert spec.password == "hunter2"
+    assert "hunter2" not in repr(spec) and "hunter2" not in str(spec)
+    assert "password=***" in repr(spec)
+    assert "hunter2" not in repr(dict(spec.vars))
+
+
+def test_group_vars_host_vars_and_ranges(tmp_path):
+    """ansible does the reading: ranges, children, group_vars/ and host_vars/ all count."""
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "host_vars").mkdir()
+    lab_vars = "\n".join(f"{v}: '1'" for v in REQUIRED_LAB_VARS)
+    (tmp_path / "group_vars" / "lab.yml").write_text(
+        lab_vars + "\nansible_user: admin\nansible_ssh_private_key_file: ~/.ssh/lab\n"
+        "xenlab_host_key_checking: false\n")
+    (tmp_path / "host_vars" / "xen1.yml").write_text("migration_role: source\nlab_ip: 10.0.0.1\n")
+    (tmp_path / "host_vars" / "xen2.yml").write_text(
+        "migration_role: destination\nlab_ip: 10.0.0.2\nansible_port: 2202\n")
+    path = inventory(tmp_path, "[iscsi_target]\ntgt ansible_host=10.0.0.3 lab_ip=10.0.0.3\n"
+                               "[xen_hosts]\nxen[1:2]\n[lab:children]\niscsi_target\nxen_hosts\n",
+                     name="hosts")
+    lab = load_lab(path)
+    assert (lab.name, lab.source.name, lab.destination.name) == ("hosts", "xen1", "xen2")
+    assert (lab.destination.address, lab.destination.port) == ("xen2", 2202)
+    assert lab.source.user == "admin"
+    assert lab.source.key_file == os.path.expanduser("~/.ssh/lab")
+    assert lab.source.host_key_checking is False and lab.target.known_hosts is None
+    assert lab.require("guest_ip") == "1"
+
+
+CLASS = """
+[labs:children]
+lab_a
+lab_b
+
+[lab_a:children]
+a_target
+a_xen
+[lab_b:children]
+b_target
+b_xen
+
+[a_target]
+a0 lab_ip=10.1.0.3
+[a_xen]
+a1 lab_ip=10.1.0.1 migration_role=source
+a2 lab_ip=10.1.0.2 migration_role=destination
+[b_target]
+b0 lab_ip=10.2.0.3
+[b_xen]
+b1 lab_ip=10.2.0.1 migration_role=destination
+b2 lab_ip=10.2.0.2 migration_role=source
+
+[iscsi_target:children]
+a_target
+b_target
+[xen_hosts:children]
+a_xen
+b_xen
+"""
+
+
+LABS_VARS = "\n[labs:vars]\n" + "\n".join(f"{v}=x" for v in REQUIRED_LAB_VARS if v != "guest_ip")
+
+
+def test_class_mode_one_lab_per_child_of_labs(tmp_path):
+    path = inventory(tmp_path, CLASS + LABS_VARS +
+                     "\n[lab_a:vars]\nguest_ip=10.1.0.4\n[lab_b:vars]\nguest_ip=10.2.0.4\n")
+    a, b = load_labs(path)
+    assert (a.name, a.target.name, a.source.name, a.destination.name) == ("lab_a", "a0", "a1", "a2")
+    assert (b.name, b.target.name, b.source.name, b.destination.name) == ("lab_b", "b0", "b2", "b1")
+    assert (a.require("guest_ip"), b.require("guest_ip")) == ("10.1.0.4", "10.2.0.4")
+    with pytest.raises(InventoryError, match=r"group labs holds 2 labs \(lab_a, lab_b\); expected one"):
+        load_lab(path)
+
+
+def test_class_mode_names_the_broken_lab(tmp_path):
+    path = inventory(tmp_path, CLASS.replace("b0 lab_ip=10.2.0.3\n", "") + LABS_VARS
+                     + "\n[lab_a:vars]\nguest_ip=10.1.0.4\n")
+    assert error(path) == (f"{path}: lab lab_b: group iscsi_target must have exactly 1 host, "
+                           "has 0")
+
+
+def test_hosts_option_maps_onto_inventory_hosts():
+    lab = with_hosts(load_lab(SHIPPED), ["ssh://admin:pw@172.16.31.1:2222", "paramiko://test2",
+                                         "local://target", "ansible://test1"])
+    assert (lab.source.user, lab.source.port, lab.source.password) == ("admin", 2222, "pw")
+    assert lab.destination == load_lab(SHIPPED).destination
+    assert lab.target.is_local and lab.target.endpoint == "local"
+
+
+def test_hosts_option_on_one_address_picks_by_port(tmp_path):
+    path = inventory(tmp_path, SHIPPED.read_text().replace("ansible_host=172.16.31.", "ansible_port=220"
+                     ).replace("lab_ip=", "ansible_host=127.0.0.1 lab_ip="))
+    lab = with_hosts(load_lab(path), ["ssh://tester@127.0.0.1:2202"])
+    assert (lab.destination.user, lab.source.user) == ("tester", "root")
+
+
+@pytest.mark.parametrize("spec, cause", [
+    ("ssh://test9", "test9 is not a host of {inv} (hosts: target, test1, test2)"),
+    ("10.9.9.9", "10.9.9.9 is not a host of {inv} (hosts: target, test1, test2)"),
+    ("docker://test1", "unsupported scheme docker:// (use ssh://, paramiko://, ansible:// or local://)"),
+])
+def test_hosts_option_unknown_host_is_one_line(spec, cause):
+    with pytest.raises(InventoryError) as caught:
+        with_hosts(load_lab(SHIPPED), [spec])
+    assert str(caught.value) == f"--hosts {spec}: " + cause.format(inv=SHIPPED)
+
+
+def box_state(tmp_path: Path, monkeypatch, pid: int, inventory_file: bool = True) -> Path:
+    monkeypatch.setenv("XENLAB_STATE", str(tmp_path))
+    box = tmp_path / "box"
+    box.mkdir()
+    if inventory_file:
+        (box / "inventory.ini").write_text("[iscsi_target]\n")
+    vms = {name: {"pid": pid} for name in ("target", "test1", "test2")}
+    (box / "state.json").write_text(json.dumps({"supervisor": pid, "vms": vms}))
+    return box / "inventory.ini"
+
+
+def test_box_inventory_when_the_box_is_up(tmp_path, monkeypatch):
+    assert box_state(tmp_path, monkeypatch, os.getpid()) == box_inventory_path()
+
+
+def test_no_box_inventory_when_its_pids_are_gone(tmp_path, monkeypatch):
+    child = subprocess.Popen(["true"])
+    child.wait()  # reaped: its pid names no process
+    box_state(tmp_path, monkeypatch, child.pid)
+    assert box_inventory_path() is None
+
+
+def test_no_box_inventory_without_state_or_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("XENLAB_STATE", str(tmp_path))
+    assert box_inventory_path() is None
+    box_state(tmp_path, monkeypatch, os.getpid(), inventory_file=False)
+    assert box_inventory_path() is None

@@ -1,0 +1,243 @@
+"""xenlab.plugin, run inside pytester: naming the lab, fixtures, stage order and skips, reports.
+
+The lab's hosts are this machine (ansible_connection=local): no network.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+from xenlab.plugin import NO_LAB
+
+SHIPPED = Path(__file__).resolve().parent.parent / "inventory.ini"
+LOCAL_LAB = re.sub(r"ansible_host=\S+", "ansible_connection=local", SHIPPED.read_text())
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, monkeypatch, tmp_path) -> pytest.Pytester:
+    monkeypatch.setenv("XENLAB_STATE", str(tmp_path))  # no lab-in-a-box is up here
+    pytester.makeconftest('pytest_plugins = ["xenlab.plugin", "steps.common"]')
+    pytester.makefile(".ini", lab=LOCAL_LAB)
+    return pytester
+
+
+def output(result: pytest.RunResult) -> str:
+    return result.stdout.str() + result.stderr.str()
+
+
+def test_no_lab_is_one_line_and_a_usage_error(suite):
+    suite.makepyfile(test_lab="def test_needs_lab(lab): pass")
+    result = suite.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: {NO_LAB}" in result.stderr.lines
+    assert "Traceback" not in output(result)
+
+
+def test_tests_without_the_lab_need_no_lab(suite):
+    suite.makepyfile(test_lab="def test_needs_lab(lab): pass", test_plain="def test_x(): pass")
+    assert suite.runpytest("test_plain.py").ret == pytest.ExitCode.OK
+    assert suite.runpytest("--collect-only").ret == pytest.ExitCode.OK
+
+
+def test_a_host_not_in_the_inventory_is_a_usage_error(suite):
+    suite.makepyfile(test_lab="def test_needs_lab(lab): pass")
+    result = suite.runpytest("--ansible-inventory=lab.ini", "--hosts=ssh://root@test9:22")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert ("ERROR: --hosts ssh://root@test9:22: test9 is not a host of lab.ini "
+            "(hosts: target, test1, test2)") in result.stderr.lines
+
+
+ROLES = """
+def test_roles(lab, hosts, target_host, xen_hosts, source_host, destination_host, lab_mode,
+               roles):
+    assert (lab.name, sorted(hosts)) == ("lab", ["target", "test1", "test2"])
+    assert (target_host.name, source_host.name, destination_host.name) == ("target", "test1", "test2")
+    assert [h.name for h in xen_hosts] == ["test1", "test2"]
+    assert roles["the migration source"] == (source_host,)
+    assert lab_mode == source_host.mode == "verify"
+    assert source_host.run("echo %s", "a b").stdout == "a b\\n"
+"""
+
+
+@pytest.mark.parametrize("option", ["--inventory=lab.ini", "--ansible-inventory=lab.ini",
+                                    "--hosts=ansible://all?ansible_inventory=lab.ini"])
+def test_role_fixtures(suite, option):
+    suite.makepyfile(test_roles=ROLES)
+    suite.runpytest(option).assert_outcomes(passed=1)
+
+
+def test_the_lab_in_a_box_is_used_when_up(suite, tmp_path):
+    (tmp_path / "box").mkdir()
+    (tmp_path / "box" / "inventory.ini").write_text(LOCAL_LAB)
+    pid = os.getpid()
+    (tmp_path / "box" / "state.json").write_text(
+        '{"supervisor": %d, "vms": {"target": {"pid": %d}, "test1": {"pid": %d}, '
+        '"test2": {"pid": %d}}}' % (pid, pid, pid, pid))
+    suite.makepyfile(test_lab="def test_lab(lab): assert lab.inventory.endswith('box/inventory.ini')")
+    suite.runpytest().assert_outcomes(passed=1)
+
+
+def test_failures_are_one_line_with_the_commands_as_evidence(suite):
+    suite.makepyfile(test_lab="""
+        def test_fails(source_host):
+            source_host.run("echo seen")
+            source_host.check("echo 'no such device' >&2; exit 2")
+
+        def test_writes(target_host, tmp_path):
+            target_host.change("touch %s", tmp_path / "made")
+            assert (tmp_path / "made").exists()
+    """)
+    result = suite.runpytest("--inventory=lab.ini")
+    result.assert_outcomes(failed=2)
+    text = output(result)
+    assert "test1: `echo 'no such device' >&2; exit 2` rc=2 after" in text
+    assert ": no such device" in text
+    assert "target: `touch " in text and "refused in verify mode" in text
+    assert "def test_fails" not in text and "Traceback" not in text
+    result.stdout.fnmatch_lines(["*xenlab commands (call)*", "test1$ echo seen", "  rc=0 in *",
+                                 "  stdout:", "    seen"])
+    suite.runpytest("--inventory=lab.ini", "--lab-mode=build", "-k", "writes"
+                    ).assert_outcomes(passed=1)
+
+
+def test_an_unreachable_host_fails_its_tests_fast_in_one_line(suite):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    suite.makefile(".ini", lab=LOCAL_LAB.replace(
+        "target ansible_connection=local", f"target ansible_host=127.0.0.1 ansible_port={port}"))
+    suite.makepyfile(test_lab="""
+        def test_one(target_host):
+            target_host.run("true")
+
+        def test_two(target_host, source_host):
+            source_host.run("true")
+            target_host.run("true")
+    """)
+    result = suite.runpytest("--inventory=lab.ini", "--durations=2")
+    result.assert_outcomes(failed=2)
+    assert output(result).count(f"target (127.0.0.1:{port}): connection refused") >= 2
+    assert "Traceback" not in output(result)
+
+
+STAGED = """
+import pytest
+
+@pytest.mark.stage9_migration
+def test_migrates(): pass
+
+@pytest.mark.stage2_initiators
+def test_logs_in(): pass
+
+@pytest.mark.stage4_xen
+def test_xen(): pass
+
+@pytest.mark.stage1_target
+def test_target(): assert False, "tgtd is not running"
+
+def test_unstaged(): pass
+
+@pytest.mark.stage6_storage
+def test_storage(): pass
+
+@pytest.mark.destructive
+def test_mkfs(): pass
+"""
+
+
+def test_stages_run_in_order_and_a_failed_stage_skips_those_that_need_it(suite):
+    suite.makepyfile(test_stages=STAGED)
+    result = suite.runpytest("-v", "-rs", "--strict-markers")
+    result.assert_outcomes(passed=2, failed=1, skipped=4)
+    result.stdout.fnmatch_lines([
+        "*::test_unstaged PASSED*", "*::test_mkfs SKIPPED*", "*::test_target FAILED*",
+        "*::test_logs_in SKIPPED*", "*::test_xen PASSED*", "*::test_storage SKIPPED*",
+        "*::test_migrates SKIPPED*"])
+    reason = "stage 1 (iSCSI target exports the LUN) failed: AssertionError: tgtd is not running"
+    assert result.stdout.str().count(reason) == 3
+    result.stdout.fnmatch_lines(["SKIPPED * destructive: needs --allow-destructive*"])
+
+
+def test_destructive_runs_when_allowed(suite):
+    suite.makepyfile(test_stages=STAGED)
+    suite.runpytest("--allow-destructive", "-k", "mkfs").assert_outcomes(passed=1)
+
+
+def test_an_undeclared_tag_is_an_error(suite):
+    suite.makepyfile(test_x="import pytest\n@pytest.mark.stage1_targt\ndef test_x(): pass")
+    assert suite.runpytest("--strict-markers").ret == pytest.ExitCode.INTERRUPTED
+
+
+FEATURE = """\
+Feature: iSCSI target
+
+  Background:
+    Given the lab inventory names the iSCSI target and two Xen hosts
+
+  @stage1_target
+  Scenario: the target exports the lab LUN
+    When the target lists its targets
+    Then the lab IQN is listed
+
+  @stage2_initiators
+  Scenario: the Xen hosts log in
+    Then each Xen host has a session
+
+  @stage4_xen
+  Scenario: verify mode does not write
+    When the source is changed
+    Then nothing else happens
+"""
+
+STEPS = """
+from pytest_bdd import scenarios, then, when
+
+scenarios("lab.feature")
+
+@when("the target lists its targets", target_fixture="listing")
+def listing(target_host):
+    return target_host.run("echo %s", "Target 1: iqn.2000-01.org.other:t9")
+
+@then("the lab IQN is listed")
+def iqn_listed(listing, lab):
+    assert lab.require("iscsi_iqn") in listing.stdout, "the lab IQN is not listed"
+
+@then("each Xen host has a session")
+def sessions():
+    pass
+
+@when("the source is changed")
+def change(source_host):
+    source_host.change("true")
+
+@then("nothing else happens")
+def nothing():
+    pass
+"""
+
+
+def test_gherkin_steps_and_evidence_reach_the_reports(suite):
+    suite.makefile(".feature", lab=FEATURE)
+    suite.makepyfile(test_lab=STEPS)
+    result = suite.runpytest("--inventory=lab.ini", "--html=report.html", "-rs")
+    result.assert_outcomes(failed=2, skipped=1)
+    result.stdout.fnmatch_lines([
+        "*Gherkin steps*",
+        "passed   Given the lab inventory names the iSCSI target and two Xen hosts",
+        "passed   When the target lists its targets",
+        "failed   Then the lab IQN is listed",
+        "*xenlab commands (call)*",
+        "target$ echo 'Target 1: iqn.2000-01.org.other:t9'",
+    ])
+    result.stdout.fnmatch_lines([
+        "When the source is changed: test1: `true` writes to the host; refused in verify mode*",
+        "*Gherkin steps*",
+        "not run  Then nothing else happens"])
+    result.stdout.fnmatch_lines(["SKIPPED * stage 1 (iSCSI target exports the LUN) failed: "
+                                 "AssertionError: the lab IQN is not listed"])
+    html = (suite.path / "report.html").read_text()
+    assert "Gherkin steps" in html and "target$ echo" in html

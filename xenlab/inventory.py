@@ -1,0 +1,296 @@
+"""The lab inventory: an Ansible inventory -> frozen `Lab` objects.
+
+ansible-core reads the file (group_vars/, host_vars/, ranges, children); this
+module maps the roles of docs/DESIGN.md onto hosts and checks the contract.
+Every problem is an `InventoryError` with one line: file, host or group, cause.
+
+One inventory is one lab, named after the file. Class mode: an inventory with
+a group `labs` holds one lab per child group of `labs` (each child contains
+its own iscsi_target / xen_hosts hosts), named after that child group.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping
+
+from xenlab.errors import InventoryError, first_line
+
+TARGET_GROUP = "iscsi_target"
+XEN_GROUP = "xen_hosts"
+LABS_GROUP = "labs"
+REQUIRED_LAB_VARS = (
+    "iscsi_iqn", "iscsi_port", "iscsi_lun", "iscsi_backing_store", "iscsi_initiator_address",
+    "shared_disk", "shared_partition", "shared_partition_size_mib", "shared_partition_type",
+    "shared_fstype", "dom0_mem_mib", "bridge", "bridge_port", "lab_prefix",
+    "shared_mount", "guest_image", "guest_image_size_mib", "guest_name", "guest_config",
+    "guest_kernel", "guest_ramdisk", "guest_netfront_module", "guest_memory_mib",
+    "guest_vcpus", "guest_root", "guest_extra", "guest_ip", "relocation_port",
+    "relocation_hosts_allow", "migration_downtime_max_s",
+)
+# Variables ansible adds to every host; they are not the lab's.
+_MAGIC_VARS = frozenset({
+    "ansible_config_file", "ansible_facts", "ansible_playbook_python", "ansible_version",
+    "group_names", "groups", "inventory_dir", "inventory_file", "inventory_hostname",
+    "inventory_hostname_short", "omit", "playbook_dir",
+})
+# Kept out of HostSpec.vars: the password lives only in HostSpec.password.
+_SECRET_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_become_password",
+                "ansible_become_pass")
+_FALSE = {"false", "no", "off", "0"}
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """How to reach one lab host, and all its merged inventory vars."""
+
+    name: str
+    address: str
+    port: int = 22
+    user: str = "root"
+    key_file: str | None = None
+    password: str | None = None
+    lab_ip: str | None = None
+    vars: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def __repr__(self) -> str:
+        secret = ", password=***" if self.password else ""
+        return f"HostSpec({self.name!r}, {self.endpoint}, user={self.user!r}{secret})"
+
+    @property
+    def endpoint(self) -> str:
+        return "local" if self.is_local else f"{self.address}:{self.port}"
+
+    @property
+    def is_local(self) -> bool:
+        """Commands run on this machine (tests, `local://`), not over SSH."""
+        return self.address == "local"
+
+    @property
+    def known_hosts(self) -> str | None:
+        """The lab's own known_hosts file (inventory var xenlab_known_hosts)."""
+        return self.vars.get("xenlab_known_hosts") or None
+
+    @property
+    def host_key_checking(self) -> bool:
+        return self.vars.get("xenlab_host_key_checking", "true").lower() not in _FALSE
+
+
+@dataclass(frozen=True)
+class Lab:
+    """One lab: the iSCSI target, two Xen hosts (source, destination), lab vars.
+
+    `vars` holds the variables every host of the lab has with the same value
+    ([lab:vars], group_vars/all.yml, ...); per-host values stay in HostSpec.vars.
+    """
+
+    name: str
+    target: HostSpec
+    xen_hosts: tuple[HostSpec, HostSpec]
+    source: HostSpec
+    destination: HostSpec
+    vars: Mapping[str, str] = field(hash=False, repr=False)
+    inventory: str = ""
+
+    @property
+    def hosts(self) -> tuple[HostSpec, ...]:
+        return (self.target, *self.xen_hosts)
+
+    def map_hosts(self, change: Callable[[HostSpec], HostSpec]) -> Lab:
+        """The same lab with change() applied to every host spec."""
+        new = {h.name: change(h) for h in self.hosts}
+        return replace(self, target=new[self.target.name],
+                       xen_hosts=(new[self.xen_hosts[0].name], new[self.xen_hosts[1].name]),
+                       source=new[self.source.name], destination=new[self.destination.name])
+
+    def require(self, var: str) -> str:
+        try:
+            return self.vars[var]
+        except KeyError:
+            raise InventoryError(
+                f"{self.inventory}: lab {self.name}: {_missing_cause(var, self.hosts)}") from None
+
+
+def load_lab(path: str | Path) -> Lab:
+    """The only lab of an inventory (class-mode inventories are an error here)."""
+    labs = load_labs(path)
+    if len(labs) != 1:
+        raise InventoryError(f"{path}: group {LABS_GROUP} holds {len(labs)} labs "
+                             f"({', '.join(lab.name for lab in labs)}); expected one")
+    return labs[0]
+
+
+def load_labs(path: str | Path) -> tuple[Lab, ...]:
+    path = Path(path)
+    if not path.is_file():
+        raise InventoryError(f"{path}: no such inventory file")
+    inventory, variables = _ansible(path)
+    if not inventory.hosts:
+        raise InventoryError(f"{path}: ansible found no hosts in it (see its warning above)")
+    labs = inventory.groups.get(LABS_GROUP)
+    if labs is None:
+        return (_lab(path, path.stem, None, inventory, variables),)
+    children = sorted(labs.child_groups, key=lambda g: g.name)
+    if not children:
+        raise InventoryError(f"{path}: group {LABS_GROUP} has no child groups (one per lab)")
+    return tuple(_lab(path, g.name, {h.name for h in g.get_hosts()}, inventory, variables)
+                 for g in children)
+
+
+def with_hosts(lab: Lab, hostspecs: Iterable[str]) -> Lab:
+    """Apply testinfra-style --hosts specs (ssh://, paramiko://, ansible://, local://).
+
+    Each ssh:// or paramiko:// spec names an inventory host, by name or by address
+    (and port); a user, password or port written in it replaces the inventory's.
+    local://NAME runs NAME's commands on this machine. ansible://PATTERN changes
+    nothing. Hosts not named keep their inventory values.
+    """
+    from testinfra.backend.base import BaseBackend
+
+    changed: dict[str, HostSpec] = {}
+    for text in hostspecs:
+        scheme, sep, rest = text.partition("://")
+        if not sep:
+            scheme, rest = "ssh", text
+        if scheme not in ("ssh", "paramiko", "ansible", "local"):
+            raise InventoryError(f"--hosts {text}: unsupported scheme {scheme}:// "
+                                 "(use ssh://, paramiko://, ansible:// or local://)")
+        if scheme == "ansible":
+            continue  # an ansible host pattern over this inventory: nothing to replace
+        given = BaseBackend.parse_hostspec(rest.split("?", 1)[0])
+        port = int(given.port) if given.port else None
+        found = ([h for h in lab.hosts if h.name == given.name]
+                 or [h for h in lab.hosts if h.address == given.name])
+        if len(found) > 1:  # one address, several ports (the lab-in-a-box)
+            found = [h for h in found if h.port == port]
+        if len(found) != 1:
+            why = "matches several hosts" if found else "is not a host"
+            raise InventoryError(f"--hosts {text}: {given.name} {why} of {lab.inventory} "
+                                 f"(hosts: {', '.join(h.name for h in lab.hosts)})")
+        spec = found[0]
+        if scheme == "local":
+            changed[spec.name] = replace(spec, address="local")
+        else:
+            changed[spec.name] = replace(spec, user=given.user or spec.user,
+                                         port=port or spec.port,
+                                         password=given.password or spec.password)
+    return lab.map_hosts(lambda h: changed.get(h.name, h))
+
+
+def box_inventory_path() -> Path | None:
+    """The lab-in-a-box's inventory if the box is up (its VMs' PIDs alive), else None.
+
+    `python -m xenlab box up` writes ${XENLAB_STATE:-/var/lib/xenlab}/box/inventory.ini
+    and state.json; the box's own status reader decides whether it is up.
+    """
+    from xenlab.box.lifecycle import read_status
+    from xenlab.box.paths import run_dir
+
+    inventory = run_dir() / "inventory.ini"
+    return inventory if inventory.is_file() and read_status().running else None
+
+
+def _ansible(path: Path):
+    # Imported here: ansible takes ~0.5 s to import and only this needs it.
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[str(path)])
+    return inventory, VariableManager(loader=loader, inventory=inventory)
+
+
+def _lab(path: Path, name: str, members: set[str] | None, inventory, variables) -> Lab:
+    where = f"{path}: lab {name}" if members is not None else str(path)
+
+    def role(group: str, count: int) -> list[HostSpec]:
+        found = inventory.groups.get(group)
+        hosts = [h for h in (found.get_hosts() if found else [])
+                 if members is None or h.name in members]
+        if len(hosts) != count:
+            names = f" ({', '.join(h.name for h in hosts)})" if hosts else ""
+            raise InventoryError(f"{where}: group {group} must have exactly {count} "
+                                 f"host{'s' if count > 1 else ''}, has {len(hosts)}{names}")
+        return [_spec(where, h, variables) for h in hosts]
+
+    (target,) = role(TARGET_GROUP, 1)
+    xen = role(XEN_GROUP, 2)
+    for spec in xen:
+        role_var = spec.vars.get("migration_role")
+        if role_var not in ("source", "destination"):
+            now = f"is {role_var!r}" if role_var is not None else "is not set"
+            raise InventoryError(f"{where}: host {spec.name}: migration_role must be source or "
+                                 f"destination, {now}")
+    sources = [s for s in xen if s.vars["migration_role"] == "source"]
+    if len(sources) != 1:
+        raise InventoryError(f"{where}: group {XEN_GROUP}: exactly one host must have "
+                             f"migration_role=source, {len(sources)} have")
+    source = sources[0]
+    destination = next(s for s in xen if s is not source)
+    hosts = (target, *xen)
+    lab_vars = {k: v for k, v in target.vars.items()
+                if all(h.vars.get(k) == v for h in hosts)}
+    missing = [v for v in REQUIRED_LAB_VARS if v not in lab_vars]
+    if missing:
+        others = ", ".join(missing[1:6]) + (", ..." if len(missing) > 6 else "")
+        more = f" (and {len(missing) - 1} more: {others})" if others else ""
+        raise InventoryError(f"{where}: {_missing_cause(missing[0], hosts)}{more}")
+    return Lab(name, target, (xen[0], xen[1]), source, destination,
+               MappingProxyType(lab_vars), str(path))
+
+
+def _missing_cause(var: str, hosts: tuple[HostSpec, ...]) -> str:
+    without = [h.name for h in hosts if var not in h.vars]
+    if len(without) == len(hosts):
+        return f"lab var {var} is not set (set it in [lab:vars])"
+    if without:
+        return f"lab var {var} is not set on host {', '.join(without)}"
+    return f"lab var {var} differs between hosts (" + ", ".join(
+        f"{h.name}={h.vars[var]!r}" for h in hosts) + ")"
+
+
+def _spec(where: str, host, variables) -> HostSpec:
+    from ansible.errors import AnsibleError
+
+    try:
+        merged = variables.get_vars(host=host, include_hostvars=False)
+    except AnsibleError as exc:
+        raise InventoryError(f"{where}: host {host.name}: {first_line(str(exc))}") from None
+    password = next((str(merged[k]) for k in ("ansible_password", "ansible_ssh_pass")
+                     if merged.get(k) is not None), None)
+    values = {k: _text(v) for k, v in merged.items()
+              if k not in _MAGIC_VARS and k not in _SECRET_VARS}
+    if "lab_ip" not in values:
+        raise InventoryError(f"{where}: host {host.name}: lab_ip is not set")
+    try:
+        port = int(values.get("ansible_port", 22))
+    except ValueError:
+        raise InventoryError(f"{where}: host {host.name}: ansible_port "
+                             f"{values['ansible_port']!r} is not a number") from None
+    local = values.get("ansible_connection") == "local"
+    return HostSpec(
+        name=host.name,
+        address="local" if local else values.get("ansible_host", host.name),
+        port=port,
+        user=values.get("ansible_user", "root"),
+        key_file=_path(values.get("ansible_ssh_private_key_file")),
+        password=password,
+        lab_ip=values["lab_ip"],
+        vars=MappingProxyType(values),
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return json.dumps(value, default=str)
+
+
+def _path(value: str | None) -> str | None:
+    return os.path.expanduser(value) if value else None

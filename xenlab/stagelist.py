@@ -1,0 +1,61 @@
+"""The article's stages, in order: marker, feature file, title, and what each needs.
+
+The one place that says which stage depends on which: the plugin orders tests
+by stage and skips the stages whose prerequisites failed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Stage:
+    number: int
+    marker: str
+    feature: str  # under features/ (bdd_features_base_dir)
+    title: str
+    depends: tuple[int, ...]  # direct prerequisites
+
+
+STAGES = (
+    Stage(1, "stage1_target", "01-target.feature", "iSCSI target exports the LUN", ()),
+    Stage(2, "stage2_initiators", "02-initiators.feature",
+          "both Xen hosts log in to the target", (1,)),
+    Stage(3, "stage3_partition", "03-partition.feature",
+          "partition and filesystem on the shared disk", (2,)),
+    Stage(4, "stage4_xen", "04-xen.feature", "Xen dom0 on both hosts", ()),
+    Stage(5, "stage5_bridge", "05-bridge.feature", "bridge networking on both hosts", ()),
+    Stage(6, "stage6_storage", "06-storage.feature", "shared storage and the guest image", (3,)),
+    Stage(7, "stage7_guest_config", "07-guest-config.feature",
+          "guest configuration on both hosts", (4, 6)),
+    Stage(8, "stage8_relocation", "08-relocation.feature", "relocation service", (4, 5)),
+    Stage(9, "stage9_migration", "09-migration.feature", "live migration", (7, 8)),
+)
+BY_NUMBER = {s.number: s for s in STAGES}
+BY_MARKER = {s.marker: s for s in STAGES}
+
+# Markers that are not stages (declared with the stage markers by the plugin).
+OTHER_MARKERS = {
+    "destructive": "destroys data on a lab host (partitioning, mkfs): runs only in build "
+                   "mode with --allow-destructive",
+    "migration": "moves the guest between the Xen hosts: the one write verify mode allows",
+    "box": "needs the lab-in-a-box (QEMU VMs on this machine, `python -m xenlab box up`)",
+}
+
+
+def prerequisites(number: int) -> tuple[int, ...]:
+    """Every stage `number` needs, directly or through another stage, in order."""
+    seen: set[int] = set()
+    todo = list(BY_NUMBER[number].depends)
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(BY_NUMBER[n].depends)
+    return tuple(sorted(seen))
+
+
+def marker_lines() -> list[str]:
+    """`name: sentence` for every marker, as pytest's `markers` ini wants them."""
+    return ([f"{s.marker}: stage {s.number} of the article, {s.title}" for s in STAGES]
+            + [f"{name}: {sentence}" for name, sentence in OTHER_MARKERS.items()])

@@ -1,0 +1,37 @@
+"""Stage 5 steps: the bridge (features/05-bridge.feature)."""
+from __future__ import annotations
+
+from pytest_bdd import given, scenarios, then
+
+from xenlab.checks import expect
+from xenlab.inventory import Lab
+from xenlab.remote import Host
+from xenlab.stages import bridge
+
+from .support import check_each
+
+scenarios("05-bridge.feature")
+
+
+@given("each Xen host has its lab address on the bridge")
+def bridged(lab: Lab, lab_mode: str, xen_hosts: tuple[Host, Host], build_log) -> None:
+    if lab_mode == "build":
+        for host in xen_hosts:
+            build_log(bridge.build(host, lab.require("bridge"), lab.require("bridge_port"),
+                                   host.spec.lab_ip, int(lab.require("lab_prefix"))))
+
+
+@then("each Xen host has the bridge up with its lab address and the lab NIC enslaved")
+def bridge_up(lab: Lab, xen_hosts: tuple[Host, Host]) -> None:
+    check_each(xen_hosts, lambda h: bridge.check_bridge(
+        h, lab.require("bridge"), lab.require("bridge_port"), h.spec.lab_ip,
+        int(lab.require("lab_prefix"))))
+
+
+@then("the Xen hosts reach each other over the bridge")
+def reach(xen_hosts: tuple[Host, Host]) -> None:
+    first, second = xen_hosts
+    for a, b in ((first, second), (second, first)):
+        result = a.run("ping -c 2 -W 2 -- %s", b.spec.lab_ip, timeout=15)
+        expect(result.rc == 0, a.name, f"ping replies from {b.name} ({b.spec.lab_ip})",
+               result.one_line())

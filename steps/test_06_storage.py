@@ -1,0 +1,57 @@
+"""Stage 6 steps: shared storage and the guest image (features/06-storage.feature)."""
+from __future__ import annotations
+
+from pytest_bdd import given, scenarios, then
+
+from xenlab.inventory import Lab
+from xenlab.remote import Host
+from xenlab.stages import storage
+
+from .support import check_each, report_all
+
+scenarios("06-storage.feature")
+
+
+@given("each Xen host mounts the shared partition")
+def mounted(lab: Lab, lab_mode: str, xen_hosts: tuple[Host, Host], build_log) -> None:
+    if lab_mode == "build":
+        for host in xen_hosts:
+            build_log(storage.build_mount(host, lab.require("shared_partition"),
+                                          lab.require("shared_mount")))
+
+
+@given("the guest image is built on the shared storage from the migration source")
+def image_built(lab: Lab, lab_mode: str, source_host: Host, destination_host: Host,
+                build_log) -> None:
+    if lab_mode == "build":
+        build_log(storage.build_image(
+            source_host, [destination_host], lab.require("guest_image"),
+            int(lab.require("guest_image_size_mib")), lab.require("guest_netfront_module"),
+            lab.require("shared_partition"), lab.require("shared_mount")))
+
+
+@then("each Xen host has the shared partition mounted at the shared mount point",
+      target_fixture="mounts")
+def mounts_seen(lab: Lab, xen_hosts: tuple[Host, Host]) -> dict[str, storage.Mount]:
+    found = check_each(xen_hosts, lambda h: storage.check_mount(
+        h, lab.require("shared_partition"), lab.require("shared_mount"),
+        lab.require("shared_fstype")))
+    return {h.name: m for h, m in zip(xen_hosts, found)}
+
+
+@then("both Xen hosts see the same guest image")
+def same_image(lab: Lab, xen_hosts: tuple[Host, Host]) -> None:
+    image = lab.require("guest_image")
+    found = check_each(xen_hosts, lambda h: storage.image_identity(h, image))
+    storage.check_same_image({h.name: i for h, i in zip(xen_hosts, found)}, image)
+
+
+@then("the guest image holds the busybox root and the network driver")
+def image_tree(lab: Lab, source_host: Host) -> None:
+    storage.image_tree(source_host, lab.require("guest_image"),
+                       lab.require("guest_netfront_module"))
+
+
+@then("a non-cluster filesystem mounted on both Xen hosts is reported")
+def shared_rw(lab: Lab, mounts: dict[str, storage.Mount], strict: bool) -> None:
+    report_all(storage.hazards(mounts, lab.require("shared_mount")), strict)

@@ -1,0 +1,46 @@
+"""Stage 7 steps: the guest configuration (features/07-guest-config.feature)."""
+from __future__ import annotations
+
+from pytest_bdd import given, scenarios, then
+
+from xenlab.inventory import Lab
+from xenlab.parsers import GuestConfig
+from xenlab.remote import Host
+from xenlab.stages import guestconfig
+
+from .support import check_each, report_all
+
+scenarios("07-guest-config.feature")
+
+
+@given("the guest configuration is written on each Xen host")
+def written(lab: Lab, lab_mode: str, xen_hosts: tuple[Host, Host], build_log) -> None:
+    if lab_mode == "build":
+        text = guestconfig.render(lab)
+        for host in xen_hosts:
+            build_log(guestconfig.build(host, lab.require("guest_config"), text))
+
+
+@then("the guest configuration is identical on both Xen hosts", target_fixture="guest_configs")
+def identical(lab: Lab, xen_hosts: tuple[Host, Host]) -> dict[str, GuestConfig]:
+    path = lab.require("guest_config")
+    found = check_each(xen_hosts, lambda h: guestconfig.read_config(h, path))
+    guestconfig.check_identical({h.name: text for h, (text, _) in zip(xen_hosts, found)}, path)
+    return {h.name: config for h, (_, config) in zip(xen_hosts, found)}
+
+
+@then("the guest configuration holds the inventory's guest name and memory")
+def values(lab: Lab, source_host: Host, guest_configs: dict[str, GuestConfig]) -> None:
+    guestconfig.check_values(source_host, guest_configs[source_host.name], lab)
+
+
+@then("every path the guest configuration names exists on each Xen host")
+def paths(xen_hosts: tuple[Host, Host], guest_configs: dict[str, GuestConfig]) -> None:
+    check_each(xen_hosts, lambda h: guestconfig.check_paths(h, guest_configs[h.name]))
+
+
+@then("a guest network interface without a fixed MAC is reported")
+def no_mac(lab: Lab, source_host: Host, guest_configs: dict[str, GuestConfig],
+           strict: bool) -> None:
+    report_all(guestconfig.hazards(source_host, guest_configs[source_host.name],
+                                   lab.require("guest_config")), strict)

@@ -1,0 +1,86 @@
+"""The guest's console, driven the way the article does it: `xl console` / `xm console` on a PTY.
+
+Commands typed into the guest's shell are framed by markers whose echo differs
+from their output (`echo XL""END$?` echoes as typed but prints `XLEND0`), so
+the exit status and output of each command are read back exactly.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+ESCAPE = "\x1d"  # Ctrl-]: leaves xl/xm console
+_END = re.compile(r"XLEND(\d+)\r?\n")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class ConsoleError(Exception):
+    """The guest's console did not answer as expected (one line, with what was seen)."""
+
+
+class PtyChannel(Protocol):
+    """What the console needs of a PTY session (a paramiko Channel fits)."""
+
+    def send(self, data: bytes) -> int: ...
+    def recv_ready(self) -> bool: ...
+    def recv(self, n: int) -> bytes: ...
+    def exit_status_ready(self) -> bool: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ConsoleResult:
+    command: str
+    status: int
+    output: str
+
+
+class GuestConsole:
+    def __init__(self, channel: PtyChannel, where: str, poll_s: float = 0.05) -> None:
+        self.channel = channel
+        self.where = where
+        self.poll_s = poll_s
+        self.transcript = ""
+
+    def _read_until(self, pattern: re.Pattern, start: int, timeout: float, what: str) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while True:
+            match = pattern.search(self.transcript, start)
+            if match:
+                return match
+            if self.channel.exit_status_ready() and not self.channel.recv_ready():
+                raise ConsoleError(f"{self.where}: console closed while waiting for {what}; "
+                                   f"last seen: {self._tail()!r}")
+            if time.monotonic() > deadline:
+                raise ConsoleError(f"{self.where}: no {what} on the guest console within "
+                                   f"{timeout:.0f} s; last seen: {self._tail()!r}")
+            if self.channel.recv_ready():
+                self.transcript += _ANSI.sub("", self.channel.recv(65536).decode("utf-8", "replace"))
+            else:
+                time.sleep(self.poll_s)
+
+    def _tail(self) -> str:
+        return self.transcript[-160:]
+
+    def wait_prompt(self, timeout: float = 60.0) -> None:
+        """Wake the shell up (Enter) until it prints a prompt."""
+        start = len(self.transcript)
+        self.channel.send(b"\r")
+        self._read_until(re.compile(r"[#$] $", re.M), start, timeout, "shell prompt")
+
+    def run(self, command: str, timeout: float = 30.0) -> ConsoleResult:
+        start = len(self.transcript)
+        self.channel.send(f'{command}; echo XL""END$?\r'.encode())
+        match = self._read_until(_END, start, timeout, f"end of `{command}`")
+        body = self.transcript[start:match.start()]
+        # Drop the echoed command line (everything up to the first newline).
+        output = body.split("\n", 1)[1] if "\n" in body else ""
+        return ConsoleResult(command, int(match.group(1)), output.replace("\r", ""))
+
+    def close(self) -> None:
+        try:
+            self.channel.send(ESCAPE.encode())
+        finally:
+            self.channel.close()

@@ -1,0 +1,54 @@
+"""Stage 5: the bridge carries the host's lab address, with the lab NIC enslaved to it."""
+from __future__ import annotations
+
+from xenlab.checks import expect
+from xenlab.parsers import IpInterface, parse_ip_addr_json
+from xenlab.remote import Host
+
+IFACES_D = "/etc/network/interfaces.d"
+
+
+def interfaces(host: Host) -> dict[str, IpInterface]:
+    found = parse_ip_addr_json(host.check("ip -j -d addr show", timeout=15).stdout)
+    return {i.name: i for i in found}
+
+
+def build(host: Host, bridge: str, port: str, address: str, prefix: int) -> list[str]:
+    """Move the address from the NIC to a new bridge (runtime), and persist it (ifupdown)."""
+    changes = []
+    links = interfaces(host)
+    expect(port in links, host.name, f"network interface {port}", sorted(links))
+    cidr = f"{address}/{prefix}"
+    if bridge not in links:
+        mac = links[port].mac
+        # One shell command: the address moves while nothing else runs on the NIC.
+        host.change("ip link add %s type bridge && ip link set %s address %s && "
+                    "ip link set %s master %s && ip addr flush dev %s && "
+                    "ip addr add %s dev %s && ip link set %s up",
+                    bridge, bridge, mac, port, bridge, port, cidr, bridge, bridge, timeout=30)
+        changes.append(f"{host.name}: created {bridge} with {cidr}, {port} enslaved")
+    if host.run("test -d %s", IFACES_D).rc == 0:
+        wanted = {
+            f"{IFACES_D}/{port}": f"# enslaved to {bridge} (xenlab)\nauto {port}\niface {port} inet manual\n",
+            f"{IFACES_D}/{bridge}": (f"auto {bridge}\niface {bridge} inet static\n"
+                                     f"    address {cidr}\n    bridge_ports {port}\n"
+                                     f"    bridge_hw {links[port].mac}\n    bridge_stp off\n"
+                                     f"    bridge_fd 0\n"),
+        }
+        for path, text in wanted.items():
+            if host.read_file(path) != text:
+                host.write_file(path, text)
+                changes.append(f"{host.name}: wrote {path}")
+    return changes
+
+
+def check_bridge(host: Host, bridge: str, port: str, address: str, prefix: int) -> None:
+    links = interfaces(host)
+    expect(bridge in links, host.name, f"bridge {bridge}", sorted(links))
+    br = links[bridge]
+    expect(br.kind == "bridge", host.name, f"{bridge} to be a bridge", br.kind)
+    expect(br.up, host.name, f"{bridge} up", "down")
+    expect((address, prefix) in br.addresses, host.name, f"{address}/{prefix} on {bridge}",
+           [f"{a}/{p}" for a, p in br.addresses] or "no address")
+    expect(port in links and links[port].master == bridge, host.name,
+           f"{port} enslaved to {bridge}", links.get(port) and links[port].master or "not enslaved")

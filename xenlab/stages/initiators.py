@@ -1,0 +1,74 @@
+"""Stage 2: both Xen hosts log in to the target and see the same disk."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xenlab.checks import expect
+from xenlab.parsers import (BlockDevice, parse_discovery, parse_lsblk_json,
+                            parse_session_detail, parse_sessions)
+from xenlab.remote import Host
+
+NO_SESSIONS = 21  # iscsiadm's exit status for "No active sessions"
+LSBLK = "lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT,SERIAL,WWN,PTTYPE -- %s"
+
+
+@dataclass(frozen=True)
+class SharedDisk:
+    host: str
+    device: BlockDevice
+
+    @property
+    def identity(self) -> str:
+        """SCSI identity of the LUN (WWN, else serial): equal on hosts that share it."""
+        return self.device.wwn or self.device.serial or "none"
+
+
+def build(host: Host, iqn: str, portal: str, port: int) -> list[str]:
+    changes = []
+    sessions = parse_sessions(host.run("iscsiadm -m session", ok=(0, NO_SESSIONS)).stdout)
+    if any(s.iqn == iqn and s.address == portal for s in sessions):
+        return changes
+    host.change("systemctl start iscsid 2>/dev/null || service iscsid start", timeout=60)
+    found = parse_discovery(host.change("iscsiadm -m discovery -t st -p %s",
+                                        f"{portal}:{port}", timeout=30).stdout)
+    expect(any(t.iqn == iqn for t in found), host.name,
+           f"discovery at {portal}:{port} to offer {iqn}", [t.iqn for t in found])
+    host.change("iscsiadm -m node -T %s -p %s -l", iqn, f"{portal}:{port}", timeout=60)
+    host.change("udevadm settle --timeout=30", timeout=40)
+    changes.append(f"{host.name}: logged in to {iqn} at {portal}:{port}")
+    return changes
+
+
+def check_session(host: Host, iqn: str, portal: str) -> tuple[str, ...]:
+    """The host has a logged-in session to iqn at portal; returns its attached disks."""
+    result = host.run("iscsiadm -m session -P 3", ok=(0, NO_SESSIONS), timeout=20)
+    sessions = parse_session_detail(result.stdout)
+    mine = [s for s in sessions if s.iqn == iqn and s.address == portal]
+    expect(bool(mine), host.name, f"an iSCSI session to {iqn} at {portal}",
+           ", ".join(f"{s.iqn} at {s.address}" for s in sessions) or "no session")
+    expect(mine[0].state == "LOGGED_IN", host.name, f"session to {iqn} LOGGED_IN", mine[0].state)
+    return mine[0].disks
+
+
+def shared_disk(host: Host, iqn: str, portal: str, device: str) -> SharedDisk:
+    disks = check_session(host, iqn, portal)
+    name = device.rsplit("/", 1)[-1]
+    expect(name in disks, host.name, f"the LUN of {iqn} attached as {device}",
+           ", ".join(f"/dev/{d}" for d in disks) or "no attached disk")
+    found = parse_lsblk_json(host.check(LSBLK, device, timeout=15).stdout)
+    return SharedDisk(host.name, found[0])
+
+
+def check_same_disk(disks: list[SharedDisk], lun_serial: str) -> None:
+    """Every host sees the same LUN (same WWN/serial), and it is the target's LUN."""
+    first = disks[0]
+    for disk in disks:
+        expect(disk.device.serial == lun_serial, disk.host,
+               f"{disk.device.path} to carry the target LUN's SCSI serial {lun_serial}",
+               disk.device.serial)
+        expect(disk.identity == first.identity, disk.host,
+               f"{disk.device.path} to be the same disk as on {first.host} ({first.identity})",
+               disk.identity)
+        expect(disk.device.size == first.device.size, disk.host,
+               f"{disk.device.path} of {first.device.size} bytes as on {first.host}",
+               disk.device.size)

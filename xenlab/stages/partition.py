@@ -1,0 +1,89 @@
+"""Stage 3: one partition and a filesystem on the shared disk (destructive, done once)."""
+from __future__ import annotations
+
+from xenlab.checks import LabCheckFailed, expect, fail
+from xenlab.parsers import BlockDevice, FdiskPartition, parse_fdisk_list, parse_lsblk_json
+from xenlab.remote import Host
+
+from .initiators import LSBLK
+
+SIZE_TOLERANCE_MIB = 8  # fdisk rounds a "+2G" partition to cylinders or 1 MiB alignment
+
+
+def _lsblk(host: Host, device: str) -> BlockDevice:
+    return parse_lsblk_json(host.check(LSBLK, device, timeout=15).stdout)[0]
+
+
+def build(source: Host, others: list[Host], disk: str, partition: str, size_mib: int,
+          type_id: str, fstype: str, allow_destructive: bool) -> list[str]:
+    """Partition and format on the source, then make the others see the new table."""
+    changes = []
+    dev = _lsblk(source, disk)
+    part = next((c for c in dev.children if c.path == partition), None)
+    if part is None or part.fstype != fstype:
+        refuse_unless_blank(source, dev, partition, fstype, allow_destructive)
+        if part is None:
+            source.change("echo %s | sfdisk -q -- %s", f",{size_mib}MiB,{type_id}", disk,
+                          timeout=60)
+            source.change("partx -u %s; udevadm settle --timeout=30", disk, timeout=40)
+            changes.append(f"{source.name}: partitioned {disk} ({size_mib} MiB, type {type_id})")
+        source.change("mkfs -t %s -q -- %s", fstype, partition, timeout=300)
+        changes.append(f"{source.name}: mkfs -t {fstype} {partition}")
+    for host in others:
+        if host.run("test -b %s", partition).rc != 0 or (
+                _lsblk(host, partition).fstype != fstype and _mounted(host, partition) is None):
+            host.change("blockdev --rereadpt %s || partx -u %s; udevadm settle --timeout=30",
+                        disk, disk, timeout=40)
+            changes.append(f"{host.name}: re-read the partition table of {disk}")
+    return changes
+
+
+def _mounted(host: Host, device: str) -> str | None:
+    result = host.run("findmnt -n -o TARGET --source %s", device, ok=(0, 1))
+    return result.stdout.strip() or None
+
+
+def refuse_unless_blank(host: Host, dev: BlockDevice, partition: str, fstype: str,
+                        allow_destructive: bool) -> None:
+    """Refuse to partition/format unless allowed, and never a disk in use or holding data."""
+    if not allow_destructive:
+        fail(host.name, f"{partition} with {fstype} (creating it needs --allow-destructive)",
+             f"{dev.path}: " + (", ".join(f"{c.path} {c.fstype or 'no filesystem'}"
+                                           for c in dev.children) or "no partition"))
+    mounted = [c.path for c in (dev, *dev.children) if c.mountpoint]
+    if mounted:
+        raise LabCheckFailed(f"{host.name}: refusing to partition or format {dev.path}: "
+                             f"{', '.join(mounted)} mounted")
+    foreign = [f"{c.path} holds {c.fstype}" for c in (dev, *dev.children)
+               if c.fstype and c.fstype != fstype]
+    other_parts = [c.path for c in dev.children if c.path != partition]
+    if foreign or other_parts or (dev.pttype and not dev.children):
+        raise LabCheckFailed(f"{host.name}: refusing to partition or format {dev.path}: "
+                             + "; ".join(foreign + [f"{p} exists" for p in other_parts]
+                                         or [f"it has a {dev.pttype} partition table"]))
+
+
+def check_partition(host: Host, disk: str, partition: str, type_id: str, size_mib: int,
+                    fstype: str) -> FdiskPartition:
+    listing = parse_fdisk_list(host.check("fdisk -l -- %s", disk, timeout=20).stdout)
+    parts = {p.device: p for p in listing.partitions}
+    expect(partition in parts, host.name, f"partition {partition} on {disk}",
+           ", ".join(parts) or "no partition")
+    part = parts[partition]
+    expect(part.id == type_id, host.name, f"{partition} of type {type_id}", part.id)
+    size = part.sectors * 512 // 2**20 if part.sectors else (part.blocks or 0) // 1024
+    expect(abs(size - size_mib) <= SIZE_TOLERANCE_MIB, host.name,
+           f"{partition} of about {size_mib} MiB", f"{size} MiB")
+    seen = _lsblk(host, partition).fstype
+    expect(seen == fstype, host.name, f"{partition} formatted {fstype}", seen or "no filesystem")
+    return part
+
+
+def check_same_size(sizes: dict[str, int], partition: str) -> None:
+    first, size = next(iter(sizes.items()))
+    for host, other in sizes.items():
+        expect(other == size, host, f"{partition} of {size} bytes as on {first}", other)
+
+
+def partition_size(host: Host, partition: str) -> int:
+    return int(host.check("blockdev --getsize64 %s", partition, timeout=15).stdout)

@@ -1,0 +1,72 @@
+"""Stage 8: the relocation path. xm: xend's relocation server; xl: root SSH between dom0s."""
+from __future__ import annotations
+
+from xenlab.checks import Finding, expect
+from xenlab.parsers import XendConfig, parse_ss_listen, parse_xend_config
+from xenlab.remote import Host
+
+XEND_CONFIG = "/etc/xen/xend-config.sxp"
+SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10")
+
+
+def ssh_trust_works(source: Host, dest_ip: str) -> tuple[bool, str]:
+    result = source.run("ssh %s %s %s %s %s %s %s true", *SSH_OPTIONS, f"root@{dest_ip}",
+                        timeout=25)
+    return result.rc == 0, result.one_line()
+
+
+def check_ssh_trust(source: Host, dest_ip: str, dest_name: str) -> None:
+    ok, seen = ssh_trust_works(source, dest_ip)
+    expect(ok, source.name, f"root SSH without a password to {dest_name} ({dest_ip}), "
+           "which `xl migrate` uses", seen)
+
+
+def build_ssh_trust(source: Host, dest: Host, dest_ip: str) -> list[str]:
+    """The source's root key authorized on the destination, the destination's host key known."""
+    if ssh_trust_works(source, dest_ip)[0]:
+        return []
+    source.change("test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' "
+                  "-f /root/.ssh/id_ed25519", timeout=30)
+    pub = source.check("cat /root/.ssh/id_ed25519.pub").stdout.strip()
+    dest.change("mkdir -p -m 700 /root/.ssh && touch /root/.ssh/authorized_keys && "
+                "(grep -qxF %s /root/.ssh/authorized_keys || echo %s >> /root/.ssh/authorized_keys)",
+                pub, pub, timeout=15)
+    host_key = dest.check("cat /etc/ssh/ssh_host_ed25519_key.pub").stdout.split()
+    line = f"{dest_ip} {host_key[0]} {host_key[1]}"
+    source.change("touch /root/.ssh/known_hosts && (grep -qxF %s /root/.ssh/known_hosts || "
+                  "echo %s >> /root/.ssh/known_hosts)", line, line, timeout=15)
+    return [f"{source.name}: root SSH key authorized on {dest.name}, its host key known"]
+
+
+def read_xend_config(host: Host) -> XendConfig:
+    text = host.read_file(XEND_CONFIG)
+    expect(text is not None, host.name, XEND_CONFIG, "no such file (is this an xm host?)")
+    return parse_xend_config(text)
+
+
+def check_xend(host: Host, config: XendConfig, port: int, address: str) -> None:
+    expect(config.relocation_server is True, host.name, "(xend-relocation-server yes)",
+           config.relocation_server)
+    expect(config.relocation_port == port, host.name, f"(xend-relocation-port {port})",
+           config.relocation_port)
+    expect(config.relocation_address in (address, "", None), host.name,
+           f"(xend-relocation-address '{address}')", config.relocation_address)
+    listeners = parse_ss_listen(host.check("ss -tln", timeout=15).stdout)
+    here = [f"{l.local_address}:{l.port}" for l in listeners if l.port == port]
+    expect(any(a.split(":")[0] in (address, "*", "0.0.0.0") for a in here), host.name,
+           f"{address}:{port} listening", here or f"nothing on port {port}")
+
+
+def xend_hazards(host: Host, config: XendConfig) -> list[Finding]:
+    found = []
+    if config.relocation_server and not config.relocation_hosts_allow:
+        found.append(Finding(host.name, "(xend-relocation-hosts-allow '') lets any host migrate "
+                             "a domain into this dom0",
+                             "the relocation port is unauthenticated: whoever reaches it can run "
+                             "a domain of their choosing here (root-equivalent)",
+                             "a hosts-allow regex of the other Xen host only, on a private network"))
+    if config.relocation_server and not config.relocation_ssl_server:
+        found.append(Finding(host.name, "relocation without SSL",
+                             "the guest's memory crosses the network in clear",
+                             "(xend-relocation-ssl-server yes) or xl migrate over SSH"))
+    return found

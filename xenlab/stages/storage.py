@@ -1,0 +1,123 @@
+"""Stage 6: the shared filesystem mounted on both hosts, and the busybox guest image on it."""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from xenlab.checks import Finding, expect
+from xenlab.remote import Host
+
+# The article's busybox root (after `rm linuxrc; mkdir ...`).
+IMAGE_TREE = ("bin", "sbin", "usr", "dev", "proc", "sys", "lib/modules", "etc/rc.d", "boot",
+              "mnt", "media", "opt", "misc")
+CLUSTER_FS = ("gfs2", "ocfs2")
+# Build the guest's root as the article does, from the host's static busybox
+# (Debian's busybox-static) instead of compiling busybox 1.22.1.
+MAKE_IMAGE = r"""
+set -e
+img=$1 size_mib=$2 module=$3
+dd if=/dev/zero of="$img" bs=1M oflag=direct seek=$((size_mib - 1)) count=1 2>/dev/null
+mke2fs -q -F -t ext4 "$img"
+m=$(mktemp -d)
+mount -o loop "$img" "$m"
+trap 'umount "$m"; rmdir "$m"' EXIT
+mkdir -p "$m/bin" "$m/sbin" "$m/usr/bin" "$m/usr/sbin"
+cp /bin/busybox "$m/bin/busybox"
+for applet in $(/bin/busybox --list-full); do
+  [ -e "$m/$applet" ] || ln -s /bin/busybox "$m/$applet"
+done
+rm -f "$m/linuxrc"
+(cd "$m" && mkdir -p dev proc sys lib/modules etc/rc.d boot mnt media opt misc)
+cp "$module" "$m/lib/modules/"
+"""
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: str
+    fstype: str
+    options: tuple[str, ...]
+
+    @property
+    def read_write(self) -> bool:
+        return "rw" in self.options
+
+
+def mount_of(host: Host, path: str) -> Mount | None:
+    result = host.run("findmnt -n -o SOURCE,FSTYPE,OPTIONS --mountpoint %s", path, ok=(0, 1))
+    fields = result.stdout.split()
+    if result.rc != 0 or len(fields) < 3:
+        return None
+    return Mount(fields[0], fields[1], tuple(fields[2].split(",")))
+
+
+def build_mount(host: Host, partition: str, mountpoint: str) -> list[str]:
+    if mount_of(host, mountpoint):
+        return []
+    host.change("mkdir -p -- %s && mount -- %s %s", mountpoint, partition, mountpoint, timeout=60)
+    return [f"{host.name}: mounted {partition} on {mountpoint}"]
+
+
+def build_image(source: Host, others: list[Host], image: str, size_mib: int, module: str,
+                partition: str, mountpoint: str) -> list[str]:
+    """Make the image on the source; let the others see it (ext4 is no cluster filesystem:
+    another host's mount shows the file only after a remount)."""
+    changes = []
+    if source.run("test -s %s", image).rc != 0:
+        source.change("sh -c %s xenlab-make-image %s %s %s", MAKE_IMAGE, image, size_mib, module,
+                      timeout=300)
+        source.change("sync", timeout=120)
+        changes.append(f"{source.name}: built {image} ({size_mib} MiB, busybox root)")
+    for host in others:
+        if host.run("test -s %s", image).rc != 0:
+            host.change("umount -- %s && mount -- %s %s", mountpoint, partition, mountpoint,
+                        timeout=60)
+            changes.append(f"{host.name}: remounted {mountpoint} to see {image}")
+    return changes
+
+
+def check_mount(host: Host, partition: str, mountpoint: str, fstype: str) -> Mount:
+    mount = mount_of(host, mountpoint)
+    expect(mount is not None, host.name, f"{partition} mounted on {mountpoint}", "not mounted")
+    expect(mount.source == partition, host.name, f"{partition} on {mountpoint}", mount.source)
+    expect(mount.fstype == fstype, host.name, f"{fstype} on {mountpoint}", mount.fstype)
+    return mount
+
+
+def image_identity(host: Host, image: str) -> tuple[int, str]:
+    """Size and content checksum (md5 of the whole file, holes included)."""
+    result = host.run("stat -c %%s -- %s && md5sum -- %s", image, image, timeout=120)
+    expect(result.rc == 0, host.name, f"{image} present", result.one_line())
+    size, digest = result.stdout.split()[:2]
+    return int(size), digest
+
+
+def check_same_image(identities: dict[str, tuple[int, str]], image: str) -> None:
+    first, ident = next(iter(identities.items()))
+    for host, other in identities.items():
+        expect(other[0] == ident[0], host, f"{image} of {ident[0]} bytes as on {first}", other[0])
+        expect(other[1] == ident[1], host, f"{image} with md5 {ident[1]} as on {first}", other[1])
+
+
+def image_tree(host: Host, image: str, module: str) -> None:
+    """The image's root holds the busybox tree and the netfront module (read with debugfs:
+    read-only, no mount)."""
+    paths = (*IMAGE_TREE, "bin/busybox", "bin/sh", f"lib/modules/{posixpath.basename(module)}")
+    result = host.run("debugfs -f - -- %s", image, timeout=60,
+                      input="".join(f"stat /{p}\n" for p in paths))
+    expect(result.rc == 0 and "Inode:" in result.stdout, host.name,
+           f"{image} readable as an ext filesystem", result.one_line())
+    missing = [p for p in paths if f"/{p}: File not found" in result.stderr]
+    expect(not missing, host.name, f"{image} to hold the busybox root", f"missing {missing}")
+
+
+def hazards(mounts: dict[str, Mount], mountpoint: str) -> list[Finding]:
+    rw = [h for h, m in mounts.items() if m.read_write and m.fstype not in CLUSTER_FS]
+    if len(rw) < 2:
+        return []
+    fs = mounts[rw[0]].fstype
+    return [Finding(", ".join(rw), f"{fs} on {mountpoint} mounted read-write on {len(rw)} hosts at once",
+                    f"{fs} is not a cluster filesystem: each host caches and allocates on its own, "
+                    "so files written on one are not seen by the other and the filesystem corrupts",
+                    "mount it on one host at a time, or use a cluster filesystem (OCFS2, GFS2), "
+                    "or one LUN/LV per guest")]

@@ -16,7 +16,7 @@ scenarios("08-relocation.feature")
 
 @given("the relocation path is set up between the Xen hosts", target_fixture="toolstack_name")
 def set_up(lab_mode: str, source_host: Host, destination_host: Host, build_log) -> str:
-    name = detect(source_host).name
+    name = detect(source_host).command
     if lab_mode == "build":
         if name != "xl":
             fail(source_host.name, "build mode on an xl host (xend-config.sxp is not edited "

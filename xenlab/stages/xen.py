@@ -12,9 +12,9 @@ def check_dom0(host: Host) -> tuple[Toolstack, XenInfo]:
     toolstack = detect(host)
     info = toolstack.info()
     modern = (info.xen_major, info.xen_minor) >= (4, 5)
-    expect(toolstack.name == "xl" or not modern, host.name,
+    expect(toolstack.command == "xl" or not modern, host.name,
            "the xl toolstack on Xen >= 4.5 (xend and xm were removed in 4.5)",
-           f"{toolstack.name} on Xen {info.xen_version}")
+           f"{toolstack.command} on Xen {info.xen_version}")
     names = [d.name for d in toolstack.domains()]
     expect("Domain-0" in names, host.name, "Domain-0 in the domain list", names)
     return toolstack, info

@@ -1,0 +1,44 @@
+# xenlab: `make demo` builds the lab-in-a-box and the lab on it, and leaves an HTML
+# report; `make test` runs the project's own tests (CI runs it via .ci/run).
+# Both install what is missing (Debian packages, the venv in .venv). Run as root.
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+REPORT := reports/lab-report.html
+
+.PHONY: setup demo test verify box-up box-down clean
+
+$(VENV)/.installed: pyproject.toml
+	@command -v python3 >/dev/null || (apt-get update -qq && apt-get install -y -qq python3)
+	@python3 -m venv $(VENV) 2>/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && python3 -m venv $(VENV))
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+setup: $(VENV)/.installed
+	$(PY) -m xenlab box setup
+
+# The main job: the lab-in-a-box (built if needed), the lab built on it stage by
+# stage, the migration there and back, and an HTML report.
+demo: setup
+	$(PY) -m xenlab box up
+	$(PY) -m pytest --lab-mode=build --allow-destructive -v \
+	  --html=$(REPORT) --self-contained-html
+	@echo "report: $(REPORT)"
+
+# Read-only check of the running lab-in-a-box (the migration goes there and back).
+verify: setup
+	$(PY) -m pytest -v --html=$(REPORT) --self-contained-html
+
+test: setup
+	$(PY) -m pytest tests -v -p no:cacheprovider
+
+box-up: setup
+	$(PY) -m xenlab box up
+
+box-down: setup
+	$(PY) -m xenlab box down
+
+clean: box-down
+	rm -rf reports

@@ -1,0 +1,76 @@
+"""The lab-in-a-box: up, what it looks like, down, nothing left (real QEMU, real Xen)."""
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from xenlab.box import lifecycle
+from xenlab.box.paths import NETNS, PREFIX
+
+from .boxkit import box, box_ssh, need_root
+
+pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
+
+
+def _links_with_prefix() -> list[str]:
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if f" {PREFIX}-" in line]
+
+
+def test_box_up_gives_the_articles_starting_state_and_down_leaves_nothing():
+    up = box("reset")
+    assert up.returncode == 0, f"box reset failed: {up.stderr[-2000:]}"
+    inventory = up.stdout.strip().splitlines()[-1]
+    assert inventory.endswith("inventory.ini"), f"last stdout line is not the inventory: {up.stdout!r}"
+    assert "answers over SSH" in up.stderr  # progress was shown
+    text = open(inventory).read()
+    for group in ("[iscsi_target]", "[xen_hosts]", "migration_role=source",
+                  "migration_role=destination", "ansible_ssh_private_key_file="):
+        assert group in text
+
+    # `box up` on a running box returns at once with the same inventory.
+    again = box("up", timeout=60)
+    assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == inventory
+
+    for host in ("test1", "test2"):
+        info = box_ssh(host, "xl info; xl list")
+        assert info.returncode == 0, f"{host}: xl info failed: {info.stderr}"
+        assert re.search(r"^xen_major\s*:\s*4$", info.stdout, re.M), info.stdout
+        assert re.search(r"^xen_minor\s*:\s*17$", info.stdout, re.M), info.stdout
+        assert re.search(r"^Domain-0\s+0\s", info.stdout, re.M), info.stdout
+        assert box_ssh(host, "command -v iscsiadm").returncode == 0
+    # The target is plain Linux: tgt installed, no hypervisor under it.
+    assert box_ssh("target", "command -v tgtadm && ! test -e /proc/xen/capabilities").returncode == 0
+
+    # The hosts reach each other on the lab network (198.51.100.0/24, inside the box).
+    for host, peer in (("test1", "198.51.100.2"), ("test2", "198.51.100.3"),
+                       ("target", "198.51.100.1")):
+        ping = box_ssh(host, f"ping -c 1 -W 3 {peer}")
+        assert ping.returncode == 0, f"{host} -> {peer}: {ping.stdout}{ping.stderr}"
+
+    # Nothing of the lab is configured yet: the article's starting state.
+    assert box_ssh("target", "tgtadm --lld iscsi -m target -o show").returncode != 0  # no tgtd
+    for host in ("test1", "test2"):
+        assert box_ssh(host, "iscsiadm -m session").returncode == 21  # no session
+        assert box_ssh(host, "test -e /sys/class/net/xenbr0").returncode != 0
+        assert box_ssh(host, "test -e /scsistore").returncode != 0
+        assert box_ssh(host, "test -e /etc/xen/busybox").returncode != 0
+        listing = box_ssh(host, "xl list").stdout
+        assert "busybox" not in listing
+    # Each host has its own identity although all boot one image.
+    ids = {h: box_ssh(h, "cat /etc/machine-id /etc/iscsi/initiatorname.iscsi").stdout
+           for h in ("target", "test1", "test2")}
+    assert len(set(ids.values())) == 3, ids
+    # No lab address in the root namespace.
+    root_addrs = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True).stdout
+    assert "198.51.100." not in root_addrs
+
+    down = box("down", timeout=120)
+    assert down.returncode == 0, down.stderr
+    assert lifecycle.box_processes() == [], "box processes left after down"
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert NETNS not in netns
+    assert _links_with_prefix() == []
+    assert "box: down" in box("status").stdout

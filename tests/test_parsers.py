@@ -30,6 +30,7 @@ from xenlab.parsers import (
     parse_xen_info,
     parse_xend_config,
 )
+from xenlab.parsers.ping import parse_ping_timestamps
 
 DATA = Path(__file__).parent / "data"
 
@@ -51,6 +52,7 @@ PARSERS = {
     "ip-addr-json": parse_ip_addr_json,
     "ss-listen": parse_ss_listen,
     "modinfo": parse_modinfo,
+    "ping-probe": parse_ping_timestamps,
 }
 
 CASES = sorted(DATA.glob("*/*.txt"))

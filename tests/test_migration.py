@@ -1,0 +1,349 @@
+"""Stage 9 without a lab: the probe's analysis, the xl/xm adapters and the proofs.
+
+The adapters run on a real `Host` whose transport replays real captures: the
+lab-in-a-box's (tests/replay/, tests/data/xl-*) and the article's
+(tests/data/xm-*). No fake toolstack: a command nobody recorded is an error.
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from xenlab import migration as m
+from xenlab.checks import LabCheckFailed
+from xenlab.console import ConsoleError, GuestConsole
+from xenlab.errors import ParseError, ReadOnlyViolation, XenlabError
+from xenlab.inventory import HostSpec
+from xenlab.parsers import parse_ifconfig
+from xenlab.parsers.ping import PingProbe, PingReply, parse_ping_timestamps
+from xenlab.remote import Host
+from xenlab.toolstack import _DETECT, Xl, Xm, detect
+
+TESTS = Path(__file__).parent
+DATA, REPLAY = TESTS / "data", TESTS / "replay"
+T0 = 1_795_642_000.0
+
+
+def captured(path: str) -> str:
+    return (TESTS / path).read_text(encoding="utf-8")
+
+
+# --- replaying real captures ------------------------------------------------------------
+
+class Replay:
+    """A Transport answering each command line with its recorded (rc, stdout, stderr).
+
+    A list of answers is served in order (the last one repeats): `xl list`
+    before and after the migration.
+    """
+
+    def __init__(self, answers: dict[str, tuple | list[tuple]]) -> None:
+        self.answers = {line: list(a) if isinstance(a, list) else [a]
+                        for line, a in answers.items()}
+        self.sent: list[str] = []
+
+    def exec(self, command: str, stdin, timeout):
+        line = shlex.split(command)[-1]  # Host sends: timeout -k 5 T sh -c LINE
+        self.sent.append(line)
+        if line not in self.answers:
+            raise AssertionError(f"no recorded answer for {line!r}")
+        queue = self.answers[line]
+        rc, out, err = queue.pop(0) if len(queue) > 1 else queue[0]
+        return rc, out.encode(), err.encode()
+
+    def close(self) -> None:
+        pass
+
+
+def replayed(name: str, answers: dict, mode: str = "verify") -> tuple[Host, Replay]:
+    transport = Replay(answers)
+    return Host(HostSpec(name, "192.0.2.1"), mode, transport=transport), transport
+
+
+def ok(path: str) -> tuple[int, str, str]:
+    return 0, captured(path), ""
+
+
+BOX_TEST2 = {  # the box's test2 before a migration to test1 (busybox runs there)
+    _DETECT: ok("replay/detect-box-test1-xl.stdout.txt"),
+    "xl info": ok("data/xl-info/box-test1-xen-4.17-empty-changeset.txt"),
+    "xl list": [ok("data/xl-list/box-guest-running-tab-header.txt"),
+                ok("data/xl-list/box-dom0-only-tab-header.txt")],
+    "xl migrate busybox 198.51.100.1":
+        (0, "", captured("replay/xl-migrate-box-test2-to-test1.stderr.txt")),
+    "xl destroy busybox": (0, "", ""),
+    "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=10 root@198.51.100.1 true":
+        (0, "", ""),
+}
+ARTICLE_TEST1 = {  # the article's test1 (Xen 4.2.5, xend): busybox has left it
+    _DETECT: (0, "xm\n", ""),
+    "xm list": ok("data/xm-list/article-source-after-migration.txt"),
+    "xm migrate -l busybox 172.16.31.2": (0, "", ""),  # the article shows no output
+    "test -e /etc/xen/busybox || exit 66; cat -- /etc/xen/busybox":
+        ok("data/guest-config/article-busybox.txt"),
+    "timeout 10 bash -c 'exec 3<>/dev/tcp/172.16.31.2/8002'": (0, "", ""),
+}
+ARTICLE_TEST2 = {  # the article's test2 just after: busybox there, still paused
+    _DETECT: (0, "xm\n", ""),
+    "xm info": ok("data/xm-info/article-test2.txt"),
+    "xm list": ok("data/xm-list/article-after-migration-paused.txt"),
+}
+
+
+# --- the adapters -----------------------------------------------------------------------
+
+def test_xl_on_the_box_detect_info_list_migrate():
+    host, sent = replayed("test2", BOX_TEST2)
+    xl = detect(host)
+    assert isinstance(xl, Xl) and xl.info().xen_version == "4.17.5"
+    assert xl.domain("busybox").mem_mib == 192
+    result = xl.migrate("busybox", "198.51.100.1", timeout=600)  # verify mode allows it
+    assert result.command == "xl migrate busybox 198.51.100.1"
+    assert result.stderr.splitlines()[-1] == "Migration successful."
+    assert xl.domain("busybox") is None
+    assert xl.console_command("busybox") == "xl console busybox"
+    assert xl.relocation_check("198.51.100.1", 8002).ok
+
+
+def test_create_and_destroy_need_build_mode():
+    host, transport = replayed("test2", BOX_TEST2)
+    with pytest.raises(ReadOnlyViolation, match="^test2: `xl create /etc/xen/busybox` writes"):
+        Xl(host).create("/etc/xen/busybox")
+    assert transport.sent == []  # refused before anything was sent
+    build, transport = replayed("test2", BOX_TEST2, mode="build")
+    Xl(build).destroy("busybox")
+    assert transport.sent == ["xl destroy busybox"]
+
+
+def test_xm_on_the_article_captures():
+    source, sent = replayed("test1", ARTICLE_TEST1)
+    xm = detect(source)
+    assert isinstance(xm, Xm) and xm.console_command("busybox") == "xm console busybox"
+    assert xm.migrate("busybox", "172.16.31.2", timeout=600).command == \
+        "xm migrate -l busybox 172.16.31.2"
+    m.check_relocation_path(xm, "172.16.31.2", 8002)
+    m.check_absent(xm, "busybox")
+    destination = Xm(replayed("test2", ARTICLE_TEST2)[0])
+    assert destination.info().xen_version == "4.2.5-38.el6"
+    # memory: the guest no longer runs on test1, so its configuration says 512 MiB; 998 free
+    m.check_destination_memory(xm, destination, "busybox", "/etc/xen/busybox")
+    with pytest.raises(LabCheckFailed, match="^test1: expected busybox running .*; saw no domain"):
+        m.check_destination_memory(xm, destination, "busybox")
+
+
+def test_the_article_guest_is_still_paused_on_the_destination():
+    destination = Xm(replayed("test2", ARTICLE_TEST2)[0])
+    with pytest.raises(LabCheckFailed) as failed:
+        m.check_runs_on(destination, "busybox", timeout=0)
+    assert str(failed.value) == ("test2: expected busybox running or blocked (not paused); "
+                                 "saw busybox in state --p--- (id 3)")
+
+
+def test_no_toolstack_names_the_host_on_one_line():
+    host, _ = replayed("target", {_DETECT: ok("replay/detect-box-target-no-xen.stdout.txt")})
+    with pytest.raises(XenlabError) as failed:
+        detect(host)
+    assert str(failed.value) == ("target: no Xen toolstack answers (`xl info` / `xm info`); saw: "
+                                 "ERROR:  Can't find hypervisor information in sysfs! | "
+                                 "sh: 1: xm: not found")
+
+
+def test_destination_memory_too_small():
+    source = Xl(replayed("test2", BOX_TEST2)[0])
+    small = captured("data/xl-info/box-test1-xen-4.17-empty-changeset.txt").replace(
+        "free_memory            : 748", "free_memory            : 100")
+    destination = Xl(replayed("test1", {"xl info": (0, small, "")})[0])
+    with pytest.raises(LabCheckFailed, match=r"^test1: expected at least 192 MiB free for "
+                       r"busybox \(busybox runs with it on test2\); saw 100 MiB free$"):
+        m.check_destination_memory(source, destination, "busybox", "/etc/xen/busybox")
+
+
+# --- the probe's analysis ------------------------------------------------------------------
+
+def steady(start: float, end: float, every: float = 0.01, first_seq: int = 1) -> list[PingReply]:
+    count = round((end - start) / every)
+    return [PingReply(round(start + i * every, 6), first_seq + i, 2.0) for i in range(count)]
+
+
+def test_the_gap_during_the_migration():
+    replies = steady(T0, T0 + 10) + steady(T0 + 15, T0 + 20, first_seq=1501)
+    probe = PingProbe(tuple(replies), transmitted=2000, received=len(replies))
+    downtime = m.analyse_probe(probe, 0.01, migration_start=T0 + 2, migration_end=T0 + 16)
+    assert downtime.longest_gap_s == pytest.approx(5.01)
+    assert (downtime.gap_start, downtime.gap_end) == (pytest.approx(T0 + 9.99), T0 + 15)
+    assert (downtime.lost, downtime.replies, downtime.interval_s) == (500, 1500, 0.01)
+    assert downtime.resolution_s == pytest.approx(0.01)
+    assert downtime.timeline[0] == (-2.0, 2.0) and len(downtime.timeline) == 1500
+
+
+def test_a_longer_gap_outside_the_migration_does_not_count():
+    replies = steady(T0, T0 + 1) + steady(T0 + 30, T0 + 31) + steady(T0 + 33, T0 + 40)
+    probe = PingProbe(tuple(replies), transmitted=4000, received=len(replies))
+    downtime = m.analyse_probe(probe, 0.01, T0 + 31, T0 + 34)
+    assert downtime.longest_gap_s == pytest.approx(2.01)
+
+
+@pytest.mark.parametrize("replies, gap", [
+    (steady(T0, T0 + 5), (T0 + 4.99, None)),  # silent after the migration
+    (steady(T0 + 30, T0 + 31), (None, T0 + 30)),  # silent until after it
+    ([], (None, None)),
+])
+def test_no_reply_on_one_side_is_an_infinite_gap(replies, gap):
+    downtime = m.analyse_probe(PingProbe(tuple(replies), 100, len(replies)), 0.01, T0 + 10, T0 + 20)
+    assert downtime.longest_gap_s == float("inf")
+    assert (downtime.gap_start, downtime.gap_end) == pytest.approx(gap)
+
+
+def test_the_real_coarse_probe_of_a_box_migration():
+    probe = parse_ping_timestamps(captured("data/ping-probe/box-migration-7s-gap-interval-0.2.txt"))
+    # the box's xl migrate of that run took 46.8 s and ended just after the guest answered again
+    downtime = m.analyse_probe(probe, 0.2, migration_start=1795642758.9, migration_end=1795642805.7)
+    assert (downtime.gap_start, downtime.gap_end) == (1795642797.963385, 1795642805.109912)
+    assert downtime.longest_gap_s == pytest.approx(7.146527)
+    assert (downtime.lost, downtime.replies) == (34, 189)
+
+
+def test_ping_output_cut_short_or_without_timestamps():
+    text = captured("data/ping-probe/box-200-replies-with-pattern.txt")
+    with pytest.raises(ParseError, match="no 'packets transmitted' line"):
+        parse_ping_timestamps(text.split("\n---")[0])
+    with pytest.raises(ParseError, match=r"no -D timestamp"):
+        parse_ping_timestamps(captured("data/ping-probe/unknown-format-no-timestamps.txt"))
+    dup = text.replace("icmp_seq=3 ttl=64 time=2.27 ms", "icmp_seq=2 ttl=64 time=2.27 ms (DUP!)")
+    assert len(parse_ping_timestamps(dup).replies) == 199
+
+
+# --- the guest's console ------------------------------------------------------------------
+
+class ScriptedGuest:
+    """A PTY whose guest shell answers each command with a recorded output (from the box)."""
+
+    def __init__(self, outputs: dict[str, tuple[int, str]], noise: str = "") -> None:
+        self.outputs, self.pending, self.sent = outputs, noise + "\r\n/ # ", []
+        self.gone = False  # xl console exited: the domain left this host
+
+    def send(self, data: bytes) -> int:
+        if self.gone:
+            raise OSError("Socket is closed")
+        line = data.decode()
+        self.sent.append(line)
+        command = line.rstrip("\r").removesuffix('; echo XL""END$?')
+        if command:
+            status, output = self.outputs.get(command, (127, f"/bin/sh: {command}: not found\n"))
+            self.pending += (f"{line}\n{output}XLEND{status}\n/ # ").replace("\n", "\r\n")
+        return len(data)
+
+    def recv_ready(self) -> bool:
+        return bool(self.pending)
+
+    def recv(self, n: int) -> bytes:
+        data, self.pending = self.pending[:n], self.pending[n:]
+        return data.encode()
+
+    def exit_status_ready(self) -> bool:
+        return self.gone
+
+    def close(self) -> None:
+        pass
+
+
+KERNEL = "[  224.485734] Setting capacity to 2097152\n"  # seen on the box after a migration
+
+
+def test_facts_read_through_the_console_despite_kernel_lines():
+    guest = ScriptedGuest({
+        "cat /proc/uptime": (0, KERNEL + "568.27 529.90\n"),
+        "ifconfig eth0 2>/dev/null || true":
+            (0, captured("data/ifconfig/box-guest-busybox-trailing-blank.txt")),
+        'echo "XENLAB_TOKEN=[$XENLAB_TOKEN]"': (0, "XENLAB_TOKEN=[abc123]\n"),
+    }, noise=KERNEL.rstrip())
+    console = GuestConsole(guest, "test2: xl console busybox", poll_s=0)
+    console.wait_prompt(timeout=1)
+    facts = m.read_facts(console)
+    assert facts == m.GuestFacts(568.27, "00:16:3e:63:6e:e8", "198.51.100.4", "abc123")
+
+
+def test_set_guest_ip_tolerates_a_loaded_module():
+    module = m.guest_netfront_path("/lib/modules/6.1.0-50-amd64/kernel/drivers/net/xen-netfront.ko")
+    assert module == "/lib/modules/xen-netfront.ko"
+    guest = ScriptedGuest({
+        f"insmod {module}": (17, f"insmod: can't insert '{module}': File exists\n"),
+        "ifconfig eth0 198.51.100.4 netmask 255.255.255.0 up": (0, ""),
+    })
+    console = GuestConsole(guest, "test1: xl console busybox", poll_s=0)
+    m.set_guest_ip(console, module, "198.51.100.4", 24)
+    assert guest.sent[-1].startswith("ifconfig eth0 198.51.100.4 netmask 255.255.255.0 up;")
+
+
+def test_a_console_whose_domain_left_fails_on_one_line_and_hangs_up_quietly():
+    guest = ScriptedGuest({})
+    console = GuestConsole(guest, "test1: xl console busybox", poll_s=0)
+    console.wait_prompt(timeout=1)
+    guest.gone = True  # the domain migrated away: xl console exited, the channel closed
+    with pytest.raises(ConsoleError, match=r"^test1: xl console busybox: console closed before "
+                                           r"`cat /proc/uptime` \(Socket is closed\)$"):
+        m.read_facts(console)
+    m.hang_up(console)  # Ctrl-] on a closed channel: no second error
+
+
+# --- the proofs ---------------------------------------------------------------------------
+
+def facts(uptime: float, ifconfig: str = "data/ifconfig/box-guest-busybox-trailing-blank.txt",
+          token: str = "f0fd9c65b3ae0761") -> m.GuestFacts:
+    (eth0,) = parse_ifconfig(captured(ifconfig))
+    return m.GuestFacts(uptime, eth0.mac, eth0.ipv4, token)
+
+
+LIVE = m.MigrationRecord(  # the box's 0.01 s run, test2 -> test1
+    guest="busybox", source="test2", destination="test1", started=T0, ended=T0 + 42.3,
+    wall_s=42.333, toolstack_output="Migration successful.\n",
+    downtime=m.Downtime(7.977261, T0 + 30, T0 + 37.977261, 485, 3031, 0.01, 0.010902, ()),
+    before=facts(980.45), after=facts(1027.69))
+
+
+def test_a_live_migration_passes_every_proof():
+    m.assert_live(LIVE, downtime_max_s=10)
+
+
+@pytest.mark.parametrize("change, check, message", [
+    (dict(after=facts(25.89)), m.check_not_rebooted,
+     "test1: expected busybox up for more than 980.45 s (its uptime on test2); "
+     "saw uptime 25.89 s: it booted again"),
+    (dict(after=facts(1027.69, token="")), m.check_memory_kept,
+     "test1: expected XENLAB_TOKEN=f0fd9c65b3ae0761 still in the guest's shell; "
+     "saw XENLAB_TOKEN=(unset)"),
+    (dict(downtime=replace(LIVE.downtime, gap_end=None, longest_gap_s=float("inf"))),
+     m.check_answered_after,
+     "test1: expected busybox answering ping after the migration; saw 3031 replies, none after it"),
+])
+def test_each_proof_fails_on_one_line(change, check, message):
+    with pytest.raises(LabCheckFailed) as failed:
+        check(replace(LIVE, **change))
+    assert str(failed.value) == message
+
+
+def test_downtime_over_the_limit():
+    with pytest.raises(LabCheckFailed, match=r"^test1: expected a network gap of at most 5 s "
+                       r"during the migration; saw 7.98 s without a reply \(485 probes"):
+        m.check_downtime(LIVE, 5)
+
+
+def test_the_articles_own_ifconfig_shows_another_mac_after_its_migration():
+    """Same IP (the article's proof), but a new MAC: a new vif, not the same guest's."""
+    record = replace(LIVE, before=facts(1, "data/ifconfig/article-guest-before-migration.txt"),
+                     after=facts(2, "data/ifconfig/article-guest-after-migration.txt"))
+    m.check_same_ip(record)
+    with pytest.raises(LabCheckFailed, match="expected busybox with MAC 00:16:3e:28:bb:f6, as on "
+                                             "test2; saw MAC 00:16:3e:1d:38:69"):
+        m.check_same_mac(record)
+
+
+def test_assert_live_names_every_failed_proof_on_one_line():
+    reboot = replace(LIVE, after=facts(25.89, token=""))
+    with pytest.raises(LabCheckFailed) as failed:
+        m.assert_live(reboot, downtime_max_s=5)
+    message = str(failed.value)
+    assert "\n" not in message and message.count(" | ") == 2  # uptime, token, downtime

@@ -1,0 +1,118 @@
+"""The Xen toolstack of a host: `xl` (Xen >= 4.1, the only one from 4.5) or `xm` (xend, <= 4.4).
+
+Like testinfra's Service -> Systemd/SysV, `detect(host)` picks the adapter
+once; everything above it speaks Toolstack. Every command goes through the
+host: reads with check(), create/destroy with change() (build mode only), the
+migration with migrate() (the one write verify mode allows).
+"""
+from __future__ import annotations
+
+import shlex
+from typing import ClassVar
+
+from xenlab.errors import XenlabError
+from xenlab.parsers import Domain, XenInfo, parse_domain_list, parse_xen_info
+from xenlab.remote import Host, Result
+
+READ_TIMEOUT_S = 30
+CREATE_TIMEOUT_S = 120
+DESTROY_TIMEOUT_S = 60
+PROBE_TIMEOUT_S = 10
+
+
+class Toolstack:
+    """One host's toolstack; subclasses say how each operation is spelled."""
+
+    command: ClassVar[str]
+    migrate_template: ClassVar[str]  # with %s for the domain and the destination address
+    relocation_path: ClassVar[str]  # what relocation_check() proves, with {address} and {port}
+    log_path: ClassVar[str]  # where the toolstack says why a domain ended, with {name}
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.host.name})"
+
+    def info(self) -> XenInfo:
+        return parse_xen_info(self.host.check(f"{self.command} info",
+                                              timeout=READ_TIMEOUT_S).stdout)
+
+    def domains(self) -> tuple[Domain, ...]:
+        return parse_domain_list(self.host.check(f"{self.command} list",
+                                                 timeout=READ_TIMEOUT_S).stdout)
+
+    def domain(self, name: str) -> Domain | None:
+        return next((d for d in self.domains() if d.name == name), None)
+
+    def create(self, config_path: str) -> Result:
+        return self.host.change(f"{self.command} create %s", config_path, timeout=CREATE_TIMEOUT_S)
+
+    def destroy(self, name: str) -> Result:
+        return self.host.change(f"{self.command} destroy %s", name, timeout=DESTROY_TIMEOUT_S)
+
+    def migrate(self, name: str, dest_address: str, timeout: float) -> Result:
+        """Live-migrate `name` to dest_address; the Result is the toolstack's own account."""
+        return self.host.migrate(self.migrate_template, name, dest_address, timeout=timeout)
+
+    def console_command(self, name: str) -> str:
+        return f"{self.command} console {shlex.quote(name)}"
+
+    def relocation_check(self, dest_address: str, port: int) -> Result:
+        """Probe, from this host, the path a migration to dest_address takes (rc 0: it works)."""
+        return self.host.run(*self.relocation_probe(dest_address, port),
+                             timeout=PROBE_TIMEOUT_S + 5)
+
+    def relocation_probe(self, dest_address: str, port: int) -> tuple[str, ...]:
+        """(command template, its args) for relocation_check."""
+        raise NotImplementedError
+
+    def last_log_line(self, name: str) -> str:
+        """The toolstack log's last line, e.g. why `name` ended ('' if none)."""
+        result = self.host.run("tail -n 1 -- %s", self.log_path.format(name=name),
+                               timeout=READ_TIMEOUT_S)
+        return result.stdout.strip() if result.ok else ""
+
+
+class Xl(Toolstack):
+    """xl: `xl migrate` runs `xl migrate-receive` on the destination over root SSH."""
+
+    command = "xl"
+    migrate_template = "xl migrate %s %s"  # no -l: xl migrates live anyway
+    relocation_path = "root SSH to {address} without a password (xl migrate's channel)"
+    log_path = "/var/log/xen/xl-{name}.log"
+
+    def relocation_probe(self, dest_address: str, port: int) -> tuple[str, ...]:
+        return ("ssh -o BatchMode=yes -o StrictHostKeyChecking=yes "
+                f"-o ConnectTimeout={PROBE_TIMEOUT_S} %s true", f"root@{dest_address}")
+
+
+class Xm(Toolstack):
+    """xm: xend's relocation server on the destination (TCP, no authentication)."""
+
+    command = "xm"
+    migrate_template = "xm migrate -l %s %s"
+    relocation_path = "xend's relocation server {address}:{port} accepting connections"
+    log_path = "/var/log/xen/xend.log"
+
+    def relocation_probe(self, dest_address: str, port: int) -> tuple[str, ...]:
+        # bash's /dev/tcp: no nc/telnet needed on an old dom0
+        return (f"timeout {PROBE_TIMEOUT_S} bash -c %s",
+                f"exec 3<>/dev/tcp/{dest_address}/{int(port)}")
+
+
+# xm first: on Xen <= 4.4 both exist, and while xend runs it owns the domains.
+_DETECT = ("if command -v xm >/dev/null 2>&1 && xm info >/dev/null 2>&1; then echo xm; "
+           "elif command -v xl >/dev/null 2>&1 && xl info >/dev/null 2>&1; then echo xl; "
+           "else echo none; xl info 2>&1 | head -n 1; xm info 2>&1 | head -n 1; fi")
+
+
+def detect(host: Host) -> Toolstack:
+    """The toolstack that answers on host: xm while xend answers, else xl."""
+    result = host.check(_DETECT, timeout=READ_TIMEOUT_S)
+    found, *why = result.stdout.strip().splitlines() or ["none"]
+    for kind in (Xl, Xm):
+        if found == kind.command:
+            return kind(host)
+    seen = " | ".join(line.strip() for line in why if line.strip()) or "empty output"
+    raise XenlabError(f"{host.name}: no Xen toolstack answers (`xl info` / `xm info`); saw: {seen}")

@@ -39,6 +39,7 @@ class RunState:
     failed: dict[int, str] = field(default_factory=dict)  # stage -> first line of a failure
     evidence: Evidence = field(default_factory=Evidence)
     changes: list[str] = field(default_factory=list)  # what build mode changed, in order
+    migrations: list = field(default_factory=list)  # xenlab.migration.MigrationRecord, in order
 
 
 STATE = pytest.StashKey[RunState]()
@@ -252,8 +253,31 @@ def build_log(pytestconfig: pytest.Config, request: pytest.FixtureRequest):
     return record
 
 
+@pytest.fixture
+def migration_log(pytestconfig: pytest.Config, request: pytest.FixtureRequest):
+    """Keep a migration's figures for the run's summary and the test's report."""
+    def record(migration) -> None:
+        pytestconfig.stash[STATE].migrations.append(migration)
+        request.node.add_report_section("call", "xenlab migration", migration_line(migration)
+                                        + "\n" + migration.toolstack_output)
+    return record
+
+
+def migration_line(m) -> str:
+    d = m.downtime
+    return (f"{m.guest} {m.source} -> {m.destination}: migration {m.wall_s:.1f} s, "
+            f"downtime {d.longest_gap_s:.2f} s, {d.lost} probes lost of {d.replies + d.lost}, "
+            f"probe interval {d.interval_s:g} s (resolution {d.resolution_s} s)")
+
+
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    if config.getoption("lab_mode", "verify") != "build" or STATE not in config.stash:
+    if STATE not in config.stash:
+        return
+    if migrations := config.stash[STATE].migrations:
+        terminalreporter.section("xenlab migration")
+        for m in migrations:
+            terminalreporter.line(migration_line(m))
+    if config.getoption("lab_mode", "verify") != "build":
         return
     changes = config.stash[STATE].changes
     terminalreporter.section("xenlab build")

@@ -1,0 +1,21 @@
+"""Fixtures of the project's own tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .boxkit import box
+
+
+@pytest.fixture(scope="session")
+def box_inventory() -> Path:
+    """Fresh hosts of the lab-in-a-box for this session (`box reset`); down at the end.
+
+    The lab on them is built by tests/test_lab_box.py, which runs first; later box
+    tests (test_migration_box.py) use that built lab.
+    """
+    up = box("reset")
+    assert up.returncode == 0, f"box reset failed: {up.stderr[-2000:]}"
+    yield Path(up.stdout.strip().splitlines()[-1])
+    box("down", timeout=120)

@@ -1,0 +1,131 @@
+"""Stage 9 against the running lab-in-a-box: a live migration there and back, and a reboot
+that must not pass for one.
+
+Runs on the session's lab-in-a-box after tests/test_lab_box.py built the lab on it.
+Takes a few minutes under TCG.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+
+from xenlab import migration as m
+from xenlab.checks import LabCheckFailed
+from xenlab.inventory import Lab, load_lab
+from xenlab.parsers.ping import PingProbe
+from xenlab.remote import Host
+from xenlab.toolstack import Toolstack, detect
+
+from .boxkit import need_root
+
+pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
+BOOT_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def box_lab(box_inventory) -> Lab:
+    return load_lab(box_inventory)
+
+
+@pytest.fixture(scope="module")
+def toolstacks(box_lab: Lab):
+    """The two Xen hosts' toolstacks, in build mode (the tests create and destroy the guest)."""
+    hosts = [Host(spec, "build") for spec in box_lab.xen_hosts]
+    yield {host.name: detect(host) for host in hosts}
+    for host in hosts:
+        host.close()
+
+
+def where_guest_runs(box_lab: Lab, toolstacks: dict[str, Toolstack]
+                     ) -> tuple[Toolstack, Toolstack]:
+    """(the host the guest runs on, the other one); the source host if it runs nowhere."""
+    name = box_lab.vars["guest_name"]
+    running = [ts for ts in toolstacks.values() if ts.domain(name) is not None]
+    assert len(running) <= 1, f"{name} runs on {', '.join(ts.host.name for ts in running)}"
+    here = running[0] if running else toolstacks[box_lab.source.name]
+    there = next(ts for ts in toolstacks.values() if ts is not here)
+    return here, there
+
+
+def start_guest_with_ip(box_lab: Lab, toolstack: Toolstack) -> None:
+    """The article's first half of stage 9: the guest runs, eth0 has the lab address."""
+    v = box_lab.vars
+    m.guest_start(toolstack, v["guest_config"], v["guest_name"])
+    with m.guest_console(toolstack, v["guest_name"], BOOT_TIMEOUT_S) as console:
+        m.set_guest_ip(console, m.guest_netfront_path(v["guest_netfront_module"]), v["guest_ip"],
+                       int(v["lab_prefix"]))
+    m.check_guest_answers(toolstack.host, v["guest_ip"])
+
+
+@pytest.fixture(scope="module")
+def home(box_lab: Lab, toolstacks) -> Toolstack:
+    """Where the guest runs, with its IP set (created on the source host if nowhere)."""
+    here, _ = where_guest_runs(box_lab, toolstacks)
+    start_guest_with_ip(box_lab, here)
+    return here
+
+
+def prechecks(box_lab: Lab, source: Toolstack, destination: Toolstack) -> None:
+    v = box_lab.vars
+    m.check_same_bridge(source.host, destination.host, v["bridge"])
+    m.check_disk_on_destination(source.host, destination.host, v["guest_image"])
+    m.check_destination_memory(source, destination, v["guest_name"], v["guest_config"])
+    assert m.xen_version_warning(source, destination) is None
+    m.check_relocation_path(source, destination.host.spec.lab_ip, int(v["relocation_port"]))
+    m.check_absent(destination, v["guest_name"])
+
+
+def show(record: m.MigrationRecord) -> None:
+    d = record.downtime
+    print(f"\n{record.guest} {record.source} -> {record.destination}: "
+          f"migration {record.wall_s:.1f} s, downtime {d.longest_gap_s:.3f} s, "
+          f"{d.lost} probes lost of {d.lost + d.replies}, resolution {d.resolution_s} s "
+          f"(asked {d.interval_s} s); uptime {record.before.uptime_s:.1f} -> "
+          f"{record.after.uptime_s:.1f} s")
+
+
+def test_live_migration_there_and_back(box_lab: Lab, toolstacks, home: Toolstack):
+    v = box_lab.vars
+    away = next(ts for ts in toolstacks.values() if ts is not home)
+    for source, destination in ((home, away), (away, home)):
+        prechecks(box_lab, source, destination)
+        record = m.migrate(source, destination, v["guest_name"], destination.host.spec.lab_ip,
+                           v["guest_ip"])
+        show(record)
+        assert "Migration successful" in record.toolstack_output
+        m.assert_live(record, float(v["migration_downtime_max_s"]))
+        m.check_guest_answers(destination.host, v["guest_ip"])
+    assert where_guest_runs(box_lab, toolstacks)[0] is home
+
+
+def test_a_reboot_on_the_other_host_is_not_a_live_migration(box_lab: Lab, toolstacks, home):
+    """destroy + create elsewhere: the article's proof (same IP) passes, the live proofs fail."""
+    v, name = box_lab.vars, box_lab.vars["guest_name"]
+    here, there = where_guest_runs(box_lab, toolstacks)
+    with m.guest_console(here, name) as console:
+        m.set_token(console, secrets.token_hex(8))
+        before = m.read_facts(console)
+    started = time.time()
+    here.destroy(name)
+    m.check_absent(here, name, timeout=30)
+    start_guest_with_ip(box_lab, there)
+    ended = time.time()
+    with m.guest_console(there, name) as console:
+        after = m.read_facts(console)
+    record = m.MigrationRecord(
+        guest=name, source=here.host.name, destination=there.host.name, started=started,
+        ended=ended, wall_s=round(ended - started, 3), toolstack_output="",
+        downtime=m.analyse_probe(PingProbe((), 0, 0), m.PROBE_INTERVAL_S, started, ended),
+        before=before, after=after)
+    print(f"\nreboot {here.host.name} -> {there.host.name}: {before} -> {after}")
+
+    m.check_same_ip(record)  # the article's proof cannot tell a reboot from a migration
+    with pytest.raises(LabCheckFailed, match="booted again"):
+        m.check_not_rebooted(record)
+    with pytest.raises(LabCheckFailed, match=r"XENLAB_TOKEN=\(unset\)"):
+        m.check_memory_kept(record)
+    with pytest.raises(LabCheckFailed) as failed:
+        m.assert_live(record, float(v["migration_downtime_max_s"]))
+    assert "\n" not in str(failed.value) and str(failed.value).startswith(f"{there.host.name}: ")

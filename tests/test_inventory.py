@@ -233,3 +233,18 @@ def test_no_box_inventory_without_state_or_file(tmp_path, monkeypatch):
     assert box_inventory_path() is None
     box_state(tmp_path, monkeypatch, os.getpid(), inventory_file=False)
     assert box_inventory_path() is None
+
+
+def test_ssh_config_fills_what_the_inventory_leaves_open(tmp_path):
+    from xenlab.inventory import with_ssh_config
+    path = tmp_path / "inv.ini"
+    path.write_text(SHIPPED.read_text().replace(
+        "test1 ansible_host=172.16.31.1 ", "test1 "))
+    config = tmp_path / "ssh_config"
+    config.write_text("Host test1\n  HostName 192.0.2.77\n  Port 2222\n  IdentityFile /k/id\n"
+                      "Host test2\n  HostName 192.0.2.78\n")
+    lab = with_ssh_config(load_lab(path), str(config))
+    test1 = next(h for h in lab.hosts if h.name == "test1")
+    test2 = next(h for h in lab.hosts if h.name == "test2")
+    assert (test1.address, test1.port, test1.key_file) == ("192.0.2.77", 2222, "/k/id")
+    assert test2.address == "172.16.31.2"  # the inventory's ansible_host wins

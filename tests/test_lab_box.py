@@ -168,7 +168,7 @@ FAULTS = [
           "umount /scsistore", "mount /dev/sdb1 /scsistore"),
     Fault(7, "test2", "/etc/xen/busybox identical to test1's", "saw ",
           "echo '# a local edit' >> /etc/xen/busybox", "sed -i '$d' /etc/xen/busybox"),
-    Fault(8, "test1", "root SSH without a password to test2", "saw ",
+    Fault(8, "test1", "root SSH to 198.51.100.2 without a password", "saw ",
           "mv /root/.ssh/id_ed25519 /root/.ssh/id_ed25519.away",
           "mv /root/.ssh/id_ed25519.away /root/.ssh/id_ed25519"),
     Fault(4, "test2", "free for the guest", "MiB free", EATER, UNEAT),

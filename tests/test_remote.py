@@ -339,3 +339,21 @@ def test_wrong_password_is_an_auth_failure(sshd):
 
 def test_local_transport_is_chosen_by_the_address():
     assert isinstance(Host(HostSpec("x", "local"))._transport, LocalTransport)
+
+
+def test_sudo_runs_every_command_through_sudo_n(tmp_path):
+    seen = []
+
+    class Recording:
+        def exec(self, command, stdin, timeout):
+            seen.append(command)
+            return 0, b"", b""
+
+        def close(self):
+            pass
+
+    from xenlab.inventory import HostSpec
+    from xenlab.remote import Host
+    host = Host(HostSpec("h", "10.0.0.9", lab_ip="10.0.0.9"), transport=Recording(), sudo=True)
+    host.run("ls -- %s", "a b")
+    assert seen == ["sudo -n timeout -k 5 30 sh -c 'ls -- '\"'\"'a b'\"'\"''"]

@@ -180,6 +180,35 @@ def with_hosts(lab: Lab, hostspecs: Iterable[str]) -> Lab:
     return lab.map_hosts(lambda h: changed.get(h.name, h))
 
 
+def with_ssh_config(lab: Lab, path: str) -> Lab:
+    """Apply an OpenSSH client config (testinfra's --ssh-config) to the lab's hosts.
+
+    Like `ssh -F` under the inventory's own settings: HostName, Port, User and
+    IdentityFile of the host's entry apply where the inventory sets no
+    ansible_host, ansible_port, ansible_user or key file.
+    """
+    import paramiko
+
+    try:
+        config = paramiko.SSHConfig.from_path(os.path.expanduser(path))
+    except OSError as exc:
+        raise InventoryError(f"--ssh-config {path}: {exc.strerror}") from None
+
+    def apply(spec: HostSpec) -> HostSpec:
+        if spec.is_local:
+            return spec
+        entry = config.lookup(spec.name)
+        keys = entry.get("identityfile") or [None]
+        return replace(
+            spec,
+            address=entry["hostname"] if "ansible_host" not in spec.vars else spec.address,
+            port=int(entry.get("port", spec.port)) if "ansible_port" not in spec.vars
+            else spec.port,
+            user=entry.get("user", spec.user) if "ansible_user" not in spec.vars else spec.user,
+            key_file=spec.key_file or keys[0])
+    return lab.map_hosts(apply)
+
+
 def box_inventory_path() -> Path | None:
     """The lab-in-a-box's inventory if the box is up (its VMs' PIDs alive), else None.
 

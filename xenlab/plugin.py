@@ -6,7 +6,10 @@ pytest's own --strict also makes the lab's hazards fail (the `strict` fixture).
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Iterator
 from urllib.parse import parse_qs
 
@@ -14,7 +17,7 @@ import pytest
 
 from xenlab.checks import LabCheckFailed
 from xenlab.errors import InventoryError, XenlabError, first_line
-from xenlab.inventory import Lab, box_inventory_path, load_lab, with_hosts
+from xenlab.inventory import Lab, box_inventory_path, load_lab, with_hosts, with_ssh_config
 from xenlab.remote import Host, Result
 from xenlab.stagelist import BY_MARKER, BY_NUMBER, Stage, marker_lines, prerequisites
 
@@ -55,6 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="let build mode partition and format the shared disk")
     group.addoption("--inventory", dest="ansible_inventory", metavar="PATH",
                     help="the lab's Ansible inventory (same as --ansible-inventory)")
+    group.addoption("--migration-data", metavar="PATH", default="reports/xenlab-migrations.json",
+                    help="where the migrations' figures and probe timelines go, as JSON "
+                         "(default: %(default)s)")
     group.addoption("--ssh-insecure", action="store_true",
                     help="accept any SSH host key (in memory only; never written)")
 
@@ -78,6 +84,11 @@ def resolve_lab(config: pytest.Config) -> Lab:
         lab = with_hosts(load_lab(path), hostspecs)
     except InventoryError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if ssh_config := config.getoption("ssh_config", None):
+        try:
+            lab = with_ssh_config(lab, ssh_config)
+        except InventoryError as exc:
+            raise pytest.UsageError(str(exc)) from None
     key_file = config.getoption("ssh_identity_file", None)
     return lab.map_hosts(lambda h: replace(h, key_file=key_file)) if key_file else lab
 
@@ -212,8 +223,9 @@ def evidence(pytestconfig: pytest.Config) -> Evidence:
 def hosts(lab: Lab, lab_mode: str, evidence: Evidence,
           pytestconfig: pytest.Config) -> Iterator[dict[str, Host]]:
     insecure = pytestconfig.getoption("ssh_insecure")
+    sudo = bool(pytestconfig.getoption("sudo", False))
     made = {spec.name: Host(spec, lab_mode, host_key_checking=False if insecure else None,
-                            recorder=evidence)
+                            recorder=evidence, sudo=sudo)
             for spec in lab.hosts}
     yield made
     for host in made.values():
@@ -287,3 +299,14 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.line(f"xenlab build: {len(changes)} changes")
         for line in changes:
             terminalreporter.line(f"  {line}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The migrations' figures and probe timelines as data (for reports and comparisons)."""
+    state = session.config.stash.get(STATE, None)
+    if state is None or not state.migrations:
+        return
+    path = Path(session.config.getoption("migration_data"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([dataclasses.asdict(m) for m in state.migrations], indent=1,
+                               default=str))

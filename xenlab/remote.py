@@ -275,11 +275,13 @@ class Host:
 
     def __init__(self, spec: HostSpec, mode: Mode = "verify", known_hosts: str | None = None,
                  host_key_checking: bool | None = None, connect_timeout: float = 10.0,
-                 recorder: Recorder | None = None, transport: Transport | None = None) -> None:
+                 recorder: Recorder | None = None, transport: Transport | None = None,
+                 sudo: bool = False) -> None:
         if mode not in ("verify", "build"):
             raise ValueError(f"mode must be verify or build, not {mode!r}")
         self.spec = spec
         self.mode = mode
+        self.sudo = sudo  # testinfra's --sudo: every command through `sudo -n` (no password prompt)
         self._recorder = recorder
         self._transport = transport or transport_for(
             spec, known_hosts=known_hosts or spec.known_hosts,
@@ -302,6 +304,8 @@ class Host:
         """
         line = _render(command, args)
         wrapped = f"timeout -k {KILL_AFTER_S} {timeout:g} sh -c {shlex.quote(line)}"
+        if self.sudo:
+            wrapped = f"sudo -n {wrapped}"
         stdin = input.encode() if isinstance(input, str) else input
         started = time.monotonic()
         rc, out, err = self._transport.exec(wrapped, stdin, timeout + LOCAL_GRACE_S)

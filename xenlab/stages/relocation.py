@@ -4,38 +4,28 @@ from __future__ import annotations
 from xenlab.checks import Finding, expect
 from xenlab.parsers import XendConfig, parse_ss_listen, parse_xend_config
 from xenlab.remote import Host
+from xenlab.toolstack import Toolstack
 
 XEND_CONFIG = "/etc/xen/xend-config.sxp"
-SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10")
 
 
-def ssh_trust_works(source: Host, dest_ip: str) -> tuple[bool, str]:
-    result = source.run("ssh %s %s %s %s %s %s %s true", *SSH_OPTIONS, f"root@{dest_ip}",
-                        timeout=25)
-    return result.rc == 0, result.one_line()
-
-
-def check_ssh_trust(source: Host, dest_ip: str, dest_name: str) -> None:
-    ok, seen = ssh_trust_works(source, dest_ip)
-    expect(ok, source.name, f"root SSH without a password to {dest_name} ({dest_ip}), "
-           "which `xl migrate` uses", seen)
-
-
-def build_ssh_trust(source: Host, dest: Host, dest_ip: str) -> list[str]:
-    """The source's root key authorized on the destination, the destination's host key known."""
-    if ssh_trust_works(source, dest_ip)[0]:
+def build_ssh_trust(source: Toolstack, dest: Host, dest_ip: str) -> list[str]:
+    """The source's root key authorized on the destination, the destination's host key known
+    (what `xl migrate` needs); nothing if the toolstack's relocation path already works."""
+    if source.relocation_check(dest_ip, 22).ok:
         return []
-    source.change("test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' "
-                  "-f /root/.ssh/id_ed25519", timeout=30)
-    pub = source.check("cat /root/.ssh/id_ed25519.pub").stdout.strip()
+    host = source.host
+    host.change("test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' "
+                "-f /root/.ssh/id_ed25519", timeout=30)
+    pub = host.check("cat /root/.ssh/id_ed25519.pub").stdout.strip()
     dest.change("mkdir -p -m 700 /root/.ssh && touch /root/.ssh/authorized_keys && "
                 "(grep -qxF %s /root/.ssh/authorized_keys || echo %s >> /root/.ssh/authorized_keys)",
                 pub, pub, timeout=15)
     host_key = dest.check("cat /etc/ssh/ssh_host_ed25519_key.pub").stdout.split()
     line = f"{dest_ip} {host_key[0]} {host_key[1]}"
-    source.change("touch /root/.ssh/known_hosts && (grep -qxF %s /root/.ssh/known_hosts || "
-                  "echo %s >> /root/.ssh/known_hosts)", line, line, timeout=15)
-    return [f"{source.name}: root SSH key authorized on {dest.name}, its host key known"]
+    host.change("touch /root/.ssh/known_hosts && (grep -qxF %s /root/.ssh/known_hosts || "
+                "echo %s >> /root/.ssh/known_hosts)", line, line, timeout=15)
+    return [f"{host.name}: root SSH key authorized on {dest.name}, its host key known"]
 
 
 def read_xend_config(host: Host) -> XendConfig:

@@ -1,7 +1,9 @@
 """The lab-in-a-box: up, what it looks like, down, nothing left (real QEMU, real Xen)."""
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 
 import pytest
@@ -66,6 +68,16 @@ def test_box_up_gives_the_articles_starting_state_and_down_leaves_nothing():
     # No lab address in the root namespace.
     root_addrs = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True).stdout
     assert "198.51.100." not in root_addrs
+
+    # A crashed run (its supervisor killed, QEMUs orphaned) is cleaned up by the next `up`.
+    crashed = lifecycle.read_status()
+    os.kill(crashed.supervisor, signal.SIGKILL)
+    assert "partly running" in box("status").stdout
+    again = box("up")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "cleanup: killing leftover box process" in again.stderr
+    fresh = lifecycle.read_status()
+    assert fresh.running and not set(fresh.vms.values()) & set(crashed.vms.values())
 
     down = box("down", timeout=120)
     assert down.returncode == 0, down.stderr

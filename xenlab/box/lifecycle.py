@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ HOST_PACKAGES = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-util
                  "debootstrap": "debootstrap", "ssh": "openssh-client",
                  "ssh-keygen": "openssh-client", "ip": "iproute2"}
 BOOT_DEADLINE_S = 300.0
+READY_PROBE_S = 15.0  # one readiness probe (ssh waits for a banner beyond ConnectTimeout)
 STOP_DEADLINE_S = 30.0
 
 
@@ -141,37 +143,47 @@ def ssh_command(vm: VmIdentity, *remote: str) -> list[str]:
 
 
 def _ready_check(vm: VmIdentity) -> list[str]:
-    # Boot finished (running or degraded) and, on Xen hosts, xl answers.
-    check = "systemctl is-system-running --wait >/dev/null; "
-    check += "xl info >/dev/null" if vm.name != "target" else "true"
+    # sshd answers, the lab network is configured and, on Xen hosts, xl answers
+    # (xenstored is up). Not the whole boot: gettys and timers may still start.
+    check = "systemctl is-active --quiet networking && ip -4 -o addr show eth0 | grep -q inet"
+    if vm.name != "target":
+        check += " && xl info >/dev/null"
     return ssh_command(vm, check)
 
 
 def wait_ready(progress: Progress) -> None:
-    """Return when every host answers over SSH and finished booting."""
+    """Return when every host answers over SSH and is ready for the lab (checked at once)."""
     pending = {vm.name: vm for vm in IDENTITIES}
+
+    def probe(vm: VmIdentity) -> tuple[str, subprocess.CompletedProcess | None]:
+        try:
+            return vm.name, subprocess.run(_ready_check(vm), capture_output=True, text=True,
+                                           timeout=READY_PROBE_S, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return vm.name, None
 
     def check() -> tuple[bool, str]:
         status = read_status()
         if not status.vms:
             return False, "supervisor has not started the VMs yet"
-        seen = []
-        for name in list(pending):
+        for name in pending:
             if not status.vms.get(name):
                 raise BoxError(f"{name}: QEMU is not running; see {run_dir() / (name + '.qemu.log')}"
                                f" and {run_dir() / (name + '.log')}: {_tail(name)}")
-            proc = subprocess.run(_ready_check(pending[name]), capture_output=True, text=True,
-                                  timeout=90, stdin=subprocess.DEVNULL)
-            if proc.returncode == 0:
-                progress(f"{name}: answers over SSH, boot finished")
-                del pending[name]
-            else:
-                err = (proc.stderr.strip().splitlines() or ["no answer"])[-1]
-                seen.append(f"{name}: {err} (console: {_tail(name)})")
+        seen = []
+        with ThreadPoolExecutor(len(pending)) as pool:
+            for name, proc in pool.map(probe, list(pending.values())):
+                if proc is not None and proc.returncode == 0:
+                    progress(f"{name}: answers over SSH, ready")
+                    del pending[name]
+                else:
+                    err = ((proc.stderr.strip().splitlines() if proc else None)
+                           or [f"no answer within {READY_PROBE_S:g} s"])[-1]
+                    seen.append(f"{name}: {err} (console: {_tail(name)})")
         return not pending, "; ".join(seen)
 
     try:
-        wait_for(check, timeout=BOOT_DEADLINE_S, interval=2.0, what="box hosts ready")
+        wait_for(check, timeout=BOOT_DEADLINE_S, interval=1.0, what="box hosts ready")
     except WaitTimeout as exc:
         raise BoxError(str(exc)) from None
 

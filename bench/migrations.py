@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/migrations.py [--rounds K] [--inventory PATH]
 
-Each round moves the guest to the other Xen host (so K=5 ends it on the other
-host; an even K ends it where it started). Uses the lab-in-a-box's inventory when
+Each round moves the guest to the other Xen host; after an odd K one more,
+uncounted migration brings it back where it started. Uses the lab-in-a-box's inventory when
 none is given; the lab must be built (make demo). Prints median and max of the
 downtime (the longest gap between replies to a 10 ms ping from the iSCSI target)
 and of the migration's wall time, with the lost probes.
@@ -39,6 +39,7 @@ def main() -> None:
     here = next((ts for ts in stacks if ts.domain(v["guest_name"])), None)
     if here is None:
         sys.exit(f"{v['guest_name']} runs on no Xen host: build the lab first (make demo)")
+    start = here
     print(f"machine: {os.cpu_count()} cores; guest {v['guest_name']}, {args.rounds} migrations")
     downtime, wall, lost = [], [], []
     for n in range(args.rounds):
@@ -53,6 +54,9 @@ def main() -> None:
         wall.append(record.wall_s)
         lost.append(d.lost)
         here = there
+    if here is not start:
+        m.migrate(here, start, v["guest_name"], start.host.spec.lab_ip, v["guest_ip"],
+                  probe_host=target)
     print(f"downtime: median {statistics.median(downtime):.2f} s, max {max(downtime):.2f} s")
     print(f"migration time: median {statistics.median(wall):.1f} s, max {max(wall):.1f} s")
     print(f"lost probes: median {statistics.median(lost):.0f}, max {max(lost)}")

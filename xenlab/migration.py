@@ -305,6 +305,18 @@ def set_token(console: GuestConsole, token: str) -> None:
     guest_run(console, f"XENLAB_TOKEN={token}")
 
 
+def announce(console: GuestConsole, peer_ip: str, seconds: float) -> None:
+    """The guest pings peer_ip once a second for a bounded time, in the background.
+
+    A busybox guest is otherwise silent: if the unsolicited neighbour
+    advertisement it sends on resume is lost, the lab's bridges keep forwarding
+    to the old host until something from the guest passes (seen once on the
+    box: no reply for 60 s). A server with traffic announces itself the same way.
+    """
+    guest_run(console, f"(ping -q -i 1 -w {int(seconds)} {shlex.quote(peer_ip)} "
+                       ">/dev/null 2>&1 &)")
+
+
 def read_facts(console: GuestConsole) -> GuestFacts:
     uptime = _UPTIME.search(guest_run(console, "cat /proc/uptime"))
     if uptime is None:
@@ -416,6 +428,7 @@ def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: 
     prober = probe_host or destination.host
     with guest_console(source, name, console_timeout) as console:
         set_token(console, secrets.token_hex(8))
+        announce(console, prober.spec.lab_ip, timeout + ANSWER_WAIT_S)
         before = read_facts(console)
     offset = clock_offset(prober)
     probe = BackgroundPing(prober, guest_ip, max_s=timeout + ANSWER_WAIT_S + 30,

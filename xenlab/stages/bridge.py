@@ -2,22 +2,35 @@
 from __future__ import annotations
 
 from xenlab.checks import expect
+from xenlab.errors import CommandFailed
 from xenlab.parsers import IpInterface, parse_ip_addr_json
 from xenlab.remote import Host
 
 IFACES_D = "/etc/network/interfaces.d"
 
 
-def interfaces(host: Host) -> dict[str, IpInterface]:
-    found = parse_ip_addr_json(host.check("ip -j -d addr show", timeout=15).stdout)
-    return {i.name: i for i in found}
+def interfaces(host: Host, *names: str) -> dict[str, IpInterface]:
+    """The named interfaces that exist, asked for one by one.
+
+    Not one `ip -j addr show` of every interface: iproute2 6.1 prints broken JSON
+    when an interface disappears during its dump (seen on the box when a guest's
+    vif went away after a migration).
+    """
+    found = {}
+    for name in names:
+        result = host.run("ip -j -d addr show dev %s", name, timeout=15)
+        if result.rc == 0:
+            found.update((i.name, i) for i in parse_ip_addr_json(result.stdout))
+        elif "does not exist" not in result.stderr:
+            raise CommandFailed(result.one_line(), result)
+    return found
 
 
 def build(host: Host, bridge: str, port: str, address: str, prefix: int) -> list[str]:
     """Move the address from the NIC to a new bridge (runtime), and persist it (ifupdown)."""
     changes = []
-    links = interfaces(host)
-    expect(port in links, host.name, f"network interface {port}", sorted(links))
+    links = interfaces(host, port, bridge)
+    expect(port in links, host.name, f"network interface {port}", "no such interface")
     cidr = f"{address}/{prefix}"
     if bridge not in links:
         mac = links[port].mac
@@ -43,8 +56,8 @@ def build(host: Host, bridge: str, port: str, address: str, prefix: int) -> list
 
 
 def check_bridge(host: Host, bridge: str, port: str, address: str, prefix: int) -> None:
-    links = interfaces(host)
-    expect(bridge in links, host.name, f"bridge {bridge}", sorted(links))
+    links = interfaces(host, port, bridge)
+    expect(bridge in links, host.name, f"bridge {bridge}", "no such interface")
     br = links[bridge]
     expect(br.kind == "bridge", host.name, f"{bridge} to be a bridge", br.kind)
     expect(br.up, host.name, f"{bridge} up", "down")

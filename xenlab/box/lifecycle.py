@@ -7,13 +7,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..wait import WaitTimeout, wait_for
-from .host import BoxError, Progress, sh
+from .host import BoxError, Progress
 from .image import BaseImage, ensure_image
 from .inventory import write_inventory
 from .paths import PREFIX, run_dir, state_root

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .host import BoxError, sh
 from .image import BaseImage
-from .paths import BRIDGE, NETNS, PREFIX, tap_name
+from .paths import BRIDGE, NETNS, PREFIX
 from .seed import VmIdentity
 
 CLONE_NEWNET = 0x40000000

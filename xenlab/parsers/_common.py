@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from typing import Any, Callable, TypeVar
 
 from xenlab.errors import ParseError

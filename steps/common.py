@@ -28,7 +28,3 @@ def roles(target_host: Host, xen_hosts: tuple[Host, Host], source_host: Host,
 def lab_has_roles(lab: Lab) -> None:
     """Loading the lab checked the roles; this step makes the dependency visible."""
 
-
-@given("the lab is in build mode or already built")
-def build_or_built(lab_mode: str) -> None:
-    """Verify mode checks what is there; build mode may change the hosts first."""

@@ -138,13 +138,19 @@ def check_destination_memory(source: Toolstack, destination: Toolstack, name: st
            f"at least {need} MiB free for {name} ({why})", f"{free} MiB free")
 
 
+def xen_version_difference(versions: dict[str, str]) -> str | None:
+    """host -> Xen version; a warning when they differ (migration goes only from older
+    to newer, as after upgrading one host of a pair), else None."""
+    if len(set(versions.values())) <= 1:
+        return None
+    return (", ".join(f"{host} runs Xen {v}" for host, v in versions.items())
+            + ": migration is supported only to the same or a newer version")
+
+
 def xen_version_warning(source: Toolstack, destination: Toolstack) -> str | None:
     """Different Xen versions migrate only from older to newer: a warning, not a failure."""
-    old, new = source.info().xen_version, destination.info().xen_version
-    if old == new:
-        return None
-    return (f"{source.host.name} runs Xen {old}, {destination.host.name} runs Xen {new}: "
-            "migration is supported only to the same or a newer version")
+    return xen_version_difference({ts.host.name: ts.info().xen_version
+                                   for ts in (source, destination)})
 
 
 def check_relocation_path(source: Toolstack, dest_address: str, port: int) -> None:

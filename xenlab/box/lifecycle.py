@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..wait import WaitTimeout, wait_for
 from .host import BoxError, Progress
-from .image import BaseImage, ensure_image
+from .image import ensure_image
 from .inventory import write_inventory
 from .paths import PREFIX, run_dir, state_root
 from .seed import IDENTITIES, VmIdentity, ensure_keypair, known_hosts_line, write_seed
@@ -238,9 +238,3 @@ def _rss_mib(pid: int) -> int:
         pass
     return 0
 
-
-def image_of_running_box() -> BaseImage | None:
-    try:
-        return BaseImage(Path(json.loads((run_dir() / "state.json").read_text())["image"]))
-    except (FileNotFoundError, KeyError, json.JSONDecodeError):
-        return None

@@ -166,13 +166,15 @@ def check_absent(toolstack: Toolstack, name: str, timeout: float = 0.0) -> None:
 
 
 def check_runs_on(toolstack: Toolstack, name: str, timeout: float = DOMAIN_WAIT_S) -> Domain:
-    """Domain `name` on this host, running or blocked (not paused, not dying)."""
-    return _await_domain(toolstack, name, _alive, f"{name} running or blocked (not paused)",
+    """Domain `name` on this host, alive: running, blocked or runnable (not paused, not dying)."""
+    return _await_domain(toolstack, name, _alive, f"{name} running, blocked or runnable (not paused)",
                          timeout)
 
 
 def _alive(domain: Domain | None) -> bool:
-    return domain is not None and (domain.running or domain.blocked) and not (
+    # "------" is alive too: runnable, waiting for a CPU (seen under TCG right
+    # after `xl create`, and in xl list beside a running dom0).
+    return domain is not None and not (
         domain.paused or domain.shutdown or domain.crashed or domain.dying)
 
 

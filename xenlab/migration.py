@@ -167,7 +167,7 @@ def check_absent(toolstack: Toolstack, name: str, timeout: float = 0.0) -> None:
 
 def check_runs_on(toolstack: Toolstack, name: str, timeout: float = DOMAIN_WAIT_S) -> Domain:
     """Domain `name` on this host, alive: running, blocked or runnable (not paused, not dying)."""
-    return _await_domain(toolstack, name, _alive, f"{name} running, blocked or runnable (not paused)",
+    return _await_domain(toolstack, name, _alive, f"{name} running or blocked (not paused)",
                          timeout)
 
 

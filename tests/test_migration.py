@@ -224,6 +224,7 @@ class ScriptedGuest:
     def __init__(self, outputs: dict[str, tuple[int, str]], noise: str = "") -> None:
         self.outputs, self.pending, self.sent = outputs, noise + "\r\n/ # ", []
         self.gone = False  # xl console exited: the domain left this host
+        self.late = {}  # command -> what the shell prints just before echoing it
 
     def send(self, data: bytes) -> int:
         if self.gone:
@@ -233,7 +234,8 @@ class ScriptedGuest:
         command = line.rstrip("\r").removesuffix('; echo XL""END$?')
         if command:
             status, output = self.outputs.get(command, (127, f"/bin/sh: {command}: not found\n"))
-            self.pending += (f"{line}\n{output}XLEND{status}\n/ # ").replace("\n", "\r\n")
+            late = self.late.pop(command, "")
+            self.pending += (f"{late}{line}\n{output}XLEND{status}\n/ # ").replace("\n", "\r\n")
         return len(data)
 
     def recv_ready(self) -> bool:
@@ -264,6 +266,31 @@ def test_facts_read_through_the_console_despite_kernel_lines():
     console.wait_prompt(timeout=1)
     facts = m.read_facts(console)
     assert facts == m.GuestFacts(568.27, "00:16:3e:63:6e:e8", "198.51.100.4", "abc123")
+
+
+def test_a_late_prompt_before_the_echo_is_not_taken_for_output():
+    # CI, after a migration: a second Enter's prompt arrived after the command was typed,
+    # so the echo was the second line, and the first ifconfig "line" was the echo itself.
+    guest = ScriptedGuest({
+        "cat /proc/uptime": (0, "568.27 529.90\n"),
+        "ifconfig eth0 2>/dev/null || true":
+            (0, captured("data/ifconfig/box-guest-busybox-trailing-blank.txt")),
+        'echo "XENLAB_TOKEN=[$XENLAB_TOKEN]"': (0, "XENLAB_TOKEN=[abc123]\n"),
+    })
+    console = GuestConsole(guest, "test2: xl console busybox", poll_s=0)
+    console.wait_prompt(timeout=1)
+    guest.late["ifconfig eth0 2>/dev/null || true"] = "\n/ # "  # the late prompt
+    facts = m.read_facts(console)
+    assert facts == m.GuestFacts(568.27, "00:16:3e:63:6e:e8", "198.51.100.4", "abc123")
+
+
+def test_a_shell_that_does_not_echo_fails_on_one_line():
+    guest = ScriptedGuest({"true": (0, "")})
+    guest.send = lambda data: (guest.sent.append(data.decode()),  # type: ignore[method-assign]
+                               setattr(guest, "pending", guest.pending + "XLEND0\r\n/ # "))
+    console = GuestConsole(guest, "test1: xl console busybox", poll_s=0)
+    with pytest.raises(ConsoleError, match=r"^test1: xl console busybox: the shell did not echo `true`"):
+        console.run("true", timeout=1)
 
 
 def test_set_guest_ip_tolerates_a_loaded_module():

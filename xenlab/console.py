@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 ESCAPE = "\x1d"  # Ctrl-]: leaves xl/xm console
+_MARK = 'echo XL""END$?'
 _END = re.compile(r"XLEND(\d+)\r?\n")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -72,11 +73,17 @@ class GuestConsole:
 
     def run(self, command: str, timeout: float = 30.0) -> ConsoleResult:
         start = len(self.transcript)
-        self.channel.send(f'{command}; echo XL""END$?\r'.encode())
+        self.channel.send(f'{command}; {_MARK}\r'.encode())
         match = self._read_until(_END, start, timeout, f"end of `{command}`")
         body = self.transcript[start:match.start()]
-        # Drop the echoed command line (everything up to the first newline).
-        output = body.split("\n", 1)[1] if "\n" in body else ""
+        # The output starts after the echo of the typed line. Anything before that
+        # echo (a late prompt, a kernel line, an empty line) is not the command's.
+        echo = body.find(_MARK)
+        if echo < 0:
+            raise ConsoleError(f"{self.where}: the shell did not echo `{command}`; "
+                               f"last seen: {self._tail()!r}")
+        end_of_echo = body.find("\n", echo)
+        output = body[end_of_echo + 1:] if end_of_echo >= 0 else ""
         return ConsoleResult(command, int(match.group(1)), output.replace("\r", ""))
 
     def close(self) -> None:

@@ -23,9 +23,15 @@ from typing import Callable, Literal, Protocol
 
 import paramiko
 
-from xenlab.errors import (CommandFailed, CommandTimeout, HostUnreachable, ReadOnlyViolation,
-                           first_line)
+from xenlab.errors import (
+    CommandFailed,
+    CommandTimeout,
+    HostUnreachable,
+    ReadOnlyViolation,
+    first_line,
+)
 from xenlab.inventory import HostSpec
+from xenlab.readonly import writes
 
 log = logging.getLogger(__name__)
 
@@ -303,6 +309,19 @@ class Host:
         A non-zero rc is returned, not raised; a passed deadline raises CommandTimeout.
         """
         line = _render(command, args)
+        if self.mode == "verify":
+            self._refuse_if_writes(line)
+        return self._send(line, timeout, ok, input)
+
+    def _refuse_if_writes(self, line: str) -> None:
+        writer = writes(line)
+        if writer is not None:
+            raise ReadOnlyViolation(
+                f"{self.name}: `{_shown(self._redact(line))}` writes to the host ({writer}); "
+                f"refused in {self.mode} mode (writes need --lab-mode=build)")
+
+    def _send(self, line: str, timeout: float, ok: tuple[int, ...],
+              input: str | bytes | None) -> Result:
         wrapped = f"timeout -k {KILL_AFTER_S} {timeout:g} sh -c {shlex.quote(line)}"
         if self.sudo:
             wrapped = f"sudo -n {wrapped}"
@@ -327,10 +346,7 @@ class Host:
     def check(self, command: str, *args: object, timeout: float = 30.0,
               ok: tuple[int, ...] = (0,), input: str | bytes | None = None) -> Result:
         """run(), and raise CommandFailed when rc is not in ok."""
-        result = self.run(command, *args, timeout=timeout, ok=ok, input=input)
-        if not result.ok:
-            raise CommandFailed(result.one_line(), result)
-        return result
+        return _checked(self.run(command, *args, timeout=timeout, ok=ok, input=input))
 
     def change(self, command: str, *args: object, **kwargs) -> Result:
         """check() for a command that writes: refused (nothing sent) unless in build mode."""
@@ -338,11 +354,16 @@ class Host:
             raise ReadOnlyViolation(
                 f"{self.name}: `{_shown(self._redact(_render(command, args)))}` writes to the "
                 f"host; refused in {self.mode} mode (writes need --lab-mode=build)")
-        return self.check(command, *args, **kwargs)
+        return self._unguarded(command, args, **kwargs)
 
     def migrate(self, command: str, *args: object, **kwargs) -> Result:
-        """check() for the lab's live migration: the one write allowed in verify mode."""
-        return self.check(command, *args, **kwargs)
+        """check() for the lab's live migration: the one write allowed in verify mode
+        (`xl migrate`, and the probe around it); it bypasses the read-only guard."""
+        return self._unguarded(command, args, **kwargs)
+
+    def _unguarded(self, command: str, args: tuple[object, ...], timeout: float = 30.0,
+                   ok: tuple[int, ...] = (0,), input: str | bytes | None = None) -> Result:
+        return _checked(self._send(_render(command, args), timeout, tuple(ok), input))
 
     def read_file(self, path: str) -> str | None:
         """The file's text, or None when it does not exist."""
@@ -365,14 +386,23 @@ class Host:
         from testinfra.backend import get_backend
 
         if isinstance(self._transport, LocalTransport):
-            return testinfra.get_host("local://")
-        if not isinstance(self._transport, ParamikoTransport):
+            host = testinfra.get_host("local://")
+            backend = host.backend
+        elif isinstance(self._transport, ParamikoTransport):
+            address = f"[{self.spec.address}]" if ":" in self.spec.address else self.spec.address
+            backend = get_backend(f"paramiko://{self.spec.user}@{address}:{self.spec.port}")
+            backend.client = self._transport.client()  # same host-key policy, one connection
+            host = testinfra.host.Host(backend)
+            backend.set_host(host)
+        else:
             raise TypeError(f"{self.name}: no testinfra host for {type(self._transport).__name__}")
-        address = f"[{self.spec.address}]" if ":" in self.spec.address else self.spec.address
-        backend = get_backend(f"paramiko://{self.spec.user}@{address}:{self.spec.port}")
-        backend.client = self._transport.client()  # same host-key policy, one connection
-        host = testinfra.host.Host(backend)
-        backend.set_host(host)
+        if self.mode == "verify":  # the same read-only guard as run()
+            unguarded = backend.run
+
+            def guarded(command: str, *args: object, **kwargs):
+                self._refuse_if_writes(backend.get_command(command, *args))
+                return unguarded(command, *args, **kwargs)
+            backend.run = guarded
         return host
 
     def close(self) -> None:
@@ -381,6 +411,12 @@ class Host:
 
     def _redact(self, text: str) -> str:
         return text.replace(self.spec.password, "***") if self.spec.password else text
+
+
+def _checked(result: Result) -> Result:
+    if not result.ok:
+        raise CommandFailed(result.one_line(), result)
+    return result
 
 
 def _render(template: str, args: tuple[object, ...]) -> str:

@@ -1,0 +1,171 @@
+"""Which shell commands write: the guard Host.run applies in verify mode.
+
+Verify mode must not change a lab. Writes go through Host.change (refused
+outside build mode), but a write passed to run()/check() by mistake would slip
+through that convention; `writes(line)` catches it at the one place every
+command passes. It reads the command line the way sh would split it (lists,
+pipes, `sh -c`, if/for bodies, redirections) and names the first word that
+writes, or returns None. It errs on the side of refusing: an unknown `xl`
+subcommand, any redirection to a file, `sed -i`, a `systemctl` verb that is
+not a query.
+
+The live migration (Host.migrate) is the one write verify mode may do; it
+does not pass through this guard.
+"""
+from __future__ import annotations
+
+import posixpath
+import shlex
+
+# Programs that change something whatever their arguments.
+ALWAYS = frozenset("""
+    mkfs mke2fs mkswap sfdisk parted partx partprobe wipefs dd cp mv rm rmdir mkdir touch
+    truncate tee chmod chown chgrp ln install mount umount swapon swapoff tgt-admin service
+    reboot shutdown halt poweroff kill pkill killall insmod rmmod modprobe ssh-keygen
+    ssh-copy-id useradd usermod passwd chpasswd debootstrap apt apt-get dpkg update-grub
+    update-initramfs sync losetup kpartx mdadm lvcreate lvremove vgcreate pvcreate brctl
+    ifup ifdown dhclient sysctl hostnamectl resize2fs tune2fs e2fsck fsck
+""".split())
+
+# Programs that write unless their arguments say "only show".
+XL_READS = frozenset({"list", "info", "dmesg", "uptime", "vcpu-list", "network-list",
+                      "block-list", "pci-list", "log", "-V", "version", "help", "console"})
+SYSTEMCTL_READS = frozenset({"status", "is-active", "is-enabled", "is-failed", "show", "cat",
+                             "list-units", "list-unit-files", "list-sockets"})
+IP_WRITES = frozenset({"add", "del", "delete", "set", "flush", "change", "replace", "append"})
+TGTADM_WRITES = frozenset({"new", "delete", "bind", "unbind", "update", "start", "stop"})
+ISCSIADM_WRITES = frozenset({"-l", "--login", "-u", "--logout", "--loginall", "--logoutall",
+                             "new", "delete", "update", "-R", "--rescan"})
+BLOCKDEV_WRITES = frozenset({"--rereadpt", "--setro", "--setrw", "--flushbufs", "--setra",
+                             "--setfra", "--setbsz"})
+
+SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;", "\n"})
+KEYWORDS = frozenset({"if", "then", "elif", "else", "fi", "do", "done", "while", "until", "!",
+                      "{", "}", "time", "exec", "command", "sudo", "nice", "nohup", "env"})
+HARMLESS_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
+
+
+def _words(line: str) -> list[str]:
+    lexer = shlex.shlex(line.replace("\n", " ; "), posix=True, punctuation_chars=";&|()<>")
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:  # an unbalanced quote: sh would refuse it too
+        return line.split()
+
+
+def _segments(words: list[str]) -> list[list[str]]:
+    segments, current = [], []
+    for word in words:
+        if word in SEPARATORS:
+            segments.append(current)
+            current = []
+        else:
+            current.append(word)
+    segments.append(current)
+    return [s for s in segments if s]
+
+
+REDIRECTIONS = frozenset({">", ">>", ">|", "<", ">&", "<&", "&>", "<<", "<<<"})
+
+
+def _redirect_target(words: list[str]) -> str | None:
+    """A file an output redirection (`>`, `>>`, `>|`, `&>`) writes to, if any."""
+    for i, word in enumerate(words[:-1]):
+        if word in (">", ">>", ">|", "&>") and words[i + 1] not in HARMLESS_TARGETS:
+            return words[i + 1]
+        if word == ">&" and not words[i + 1].isdigit() and words[i + 1] != "-":
+            return words[i + 1]  # >&file is >file 2>&1
+    return None
+
+
+def _without_redirections(words: list[str]) -> list[str]:
+    kept, skip = [], False
+    for i, word in enumerate(words):
+        if skip:
+            skip = False
+        elif word in REDIRECTIONS:
+            skip = True
+            if kept and kept[-1].isdigit() and i > 0 and words[i - 1] == kept[-1]:
+                kept.pop()  # the fd number of 2>/dev/null
+        else:
+            kept.append(word)
+    return kept
+
+
+def _program(words: list[str]) -> tuple[str, list[str]] | None:
+    rest = list(words)
+    while rest:
+        word = rest[0]
+        if word in KEYWORDS or ("=" in word and not word.startswith("-")
+                                and word.split("=", 1)[0].isidentifier()):
+            rest.pop(0)
+        elif word == "timeout":  # timeout [-k N] DURATION cmd...
+            rest.pop(0)
+            while rest and rest[0].startswith("-"):
+                rest.pop(0)
+                if rest and not rest[0].startswith("-"):
+                    rest.pop(0)
+            if rest:
+                rest.pop(0)
+        elif word == "for":  # for NAME in WORDS; the body is its own segment
+            return None
+        else:
+            return posixpath.basename(word), rest[1:]
+    return None
+
+
+def _segment_writes(segment: list[str]) -> str | None:
+    target = _redirect_target(segment)
+    if target is not None:
+        return f"> {target}"
+    found = _program(_without_redirections(segment))
+    if found is None:
+        return None
+    program, args = found
+    if program in ("sh", "bash", "dash") and "-c" in args:
+        inner = args[args.index("-c") + 1] if args.index("-c") + 1 < len(args) else ""
+        return writes(inner)
+    if program in ALWAYS or program.startswith("mkfs."):
+        return program
+    if program in ("xl", "xm"):
+        sub = next((a for a in args if not a.startswith("-") or a == "-V"), None)
+        return None if sub is None or sub in XL_READS else f"{program} {sub}"
+    if program == "systemctl":
+        verb = next((a for a in args if not a.startswith("-")), None)
+        return None if verb is None or verb in SYSTEMCTL_READS else f"systemctl {verb}"
+    if program == "ip":
+        verb = next((a for a in args if a in IP_WRITES), None)
+        return f"ip ... {verb}" if verb else None
+    if program == "tgtadm":
+        ops = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-o", "--op")]
+        ops += [a.split("=", 1)[1] for a in args if a.startswith("--op=")]
+        op = next((o for o in ops if o in TGTADM_WRITES), None)
+        return f"tgtadm --op {op}" if op else None
+    if program == "iscsiadm":
+        if "discovery" in args and ("-t" in args or "--type" in args):
+            return "iscsiadm -m discovery -t (records nodes)"
+        flag = next((a for a in args if a in ISCSIADM_WRITES), None)
+        return f"iscsiadm {flag}" if flag else None
+    if program == "blockdev":
+        flag = next((a for a in args if a in BLOCKDEV_WRITES), None)
+        return f"blockdev {flag}" if flag else None
+    if program == "sed" and any(a == "-i" or a.startswith(("-i", "--in-place")) for a in args):
+        return "sed -i"
+    if program == "fdisk" and not any(a in ("-l", "--list") for a in args):
+        return "fdisk"
+    if program == "debugfs" and "-w" in args:
+        return "debugfs -w"
+    if program == "udevadm" and args[:1] == ["trigger"]:
+        return "udevadm trigger"
+    return None
+
+
+def writes(line: str) -> str | None:
+    """The first word of `line` that writes (e.g. 'mkfs', 'xl create', '> /etc/x'), or None."""
+    for segment in _segments(_words(line)):
+        found = _segment_writes(segment)
+        if found:
+            return found
+    return None

@@ -6,7 +6,10 @@ lab-in-a-box's (tests/replay/, tests/data/xl-*) and the article's
 """
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,8 +22,9 @@ from xenlab.errors import ParseError, ReadOnlyViolation, XenlabError
 from xenlab.inventory import HostSpec
 from xenlab.parsers import parse_ifconfig
 from xenlab.parsers.ping import PingProbe, PingReply, parse_ping_timestamps
-from xenlab.remote import Host
+from xenlab.remote import Host, LocalTransport
 from xenlab.toolstack import _DETECT, Xl, Xm, detect
+from xenlab.wait import WaitTimeout, wait_for
 
 TESTS = Path(__file__).parent
 DATA, REPLAY = TESTS / "data", TESTS / "replay"
@@ -216,6 +220,66 @@ def test_ping_output_cut_short_or_without_timestamps():
     assert len(parse_ping_timestamps(dup).replies) == 199
 
 
+@pytest.mark.skipif(shutil.which("ping") is None, reason="no ping here (make setup installs it)")
+def test_a_probe_cut_by_its_deadline_is_an_error():
+    # A real ping on loopback that outlives its bound before stop(): the end of a
+    # migration would go unobserved, so the probe's figures are refused.
+    host = Host(HostSpec("target", "localhost"), transport=LocalTransport())
+    probe = m.BackgroundPing(host, "127.0.0.1", max_s=1, interval_s=0.2)
+    probe.start()
+    probe._thread.join(10)
+    with pytest.raises(XenlabError, match=r"^target: `ping -D -i 0.2 -W 1 -p [0-9a-f]{16} "
+                                          r"127.0.0.1` did not finish within 1s"):
+        probe.stop()
+    running = m.BackgroundPing(host, "127.0.0.1", max_s=30, interval_s=0.2)
+    running.start()
+    assert running.stop().received >= 1
+
+
+class NetnsTransport(LocalTransport):
+    """Commands inside a network namespace of our own (lab addresses stay out of the root one)."""
+
+    def __init__(self, ns: str) -> None:
+        self.ns = ns
+
+    def exec(self, command, stdin, timeout):
+        return super().exec(f"ip netns exec {shlex.quote(self.ns)} sh -c {shlex.quote(command)}",
+                            stdin, timeout)
+
+
+@pytest.fixture
+def netns():
+    if os.geteuid() != 0 or shutil.which("ping") is None or shutil.which("ip") is None:
+        pytest.skip("needs root, ip and ping")
+    ns = f"xltest-probe-{os.getpid()}"
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        for cmd in ("ip link add xl0 type veth peer name xl1", "ip link set lo up",
+                    "ip addr add 198.51.100.1/24 dev xl0", "ip link set xl0 up",
+                    "ip link set xl1 up"):
+            subprocess.run(["ip", "netns", "exec", ns, *cmd.split()], check=True)
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=True)
+
+
+def test_the_probe_keeps_running_through_icmp_errors(netns):
+    # CI: the neighbour entry for the guest failed during the gap, ping got
+    # "Destination Host Unreachable" and, run with -w, exited: the probe missed
+    # the end of the migration. Here the address never answers at all.
+    host = Host(HostSpec("target", "localhost"), transport=NetnsTransport(netns))
+    probe = m.BackgroundPing(host, "198.51.100.77", max_s=60, interval_s=0.2)
+    probe.start()
+    try:
+        wait_for(lambda: (probe._thread.is_alive() is False, "running"), timeout=6, interval=0.5,
+                 what="the probe ending by itself")
+    except WaitTimeout:
+        pass  # still running after ARP failed and errors came: as wanted
+    result = probe.stop()  # raises if it ended by itself
+    assert result.transmitted > 10 and result.received == 0
+
+
 # --- the guest's console ------------------------------------------------------------------
 
 class ScriptedGuest:
@@ -269,8 +333,9 @@ def test_facts_read_through_the_console_despite_kernel_lines():
 
 
 def test_a_late_prompt_before_the_echo_is_not_taken_for_output():
-    # CI, after a migration: a second Enter's prompt arrived after the command was typed,
-    # so the echo was the second line, and the first ifconfig "line" was the echo itself.
+    # CI, after a migration: the line was typed before the shell read it (a second
+    # Enter's prompt was still to come), so the tty echoed it at once and the shell
+    # again after its prompt; the first ifconfig "line" was that second echo.
     guest = ScriptedGuest({
         "cat /proc/uptime": (0, "568.27 529.90\n"),
         "ifconfig eth0 2>/dev/null || true":
@@ -279,7 +344,8 @@ def test_a_late_prompt_before_the_echo_is_not_taken_for_output():
     })
     console = GuestConsole(guest, "test2: xl console busybox", poll_s=0)
     console.wait_prompt(timeout=1)
-    guest.late["ifconfig eth0 2>/dev/null || true"] = "\n/ # "  # the late prompt
+    guest.late["ifconfig eth0 2>/dev/null || true"] = (
+        'ifconfig eth0 2>/dev/null || true; echo XL""END$?\n/ # ')  # tty echo, late prompt
     facts = m.read_facts(console)
     assert facts == m.GuestFacts(568.27, "00:16:3e:63:6e:e8", "198.51.100.4", "abc123")
 

@@ -76,9 +76,10 @@ class GuestConsole:
         self.channel.send(f'{command}; {_MARK}\r'.encode())
         match = self._read_until(_END, start, timeout, f"end of `{command}`")
         body = self.transcript[start:match.start()]
-        # The output starts after the echo of the typed line. Anything before that
-        # echo (a late prompt, a kernel line, an empty line) is not the command's.
-        echo = body.find(_MARK)
+        # The output starts after the (last) echo of the typed line. Typed while the
+        # shell was not yet reading, a line is echoed twice: by the tty at once, and
+        # by the shell after its prompt. Before the last echo: not the command's.
+        echo = body.rfind(_MARK)
         if echo < 0:
             raise ConsoleError(f"{self.where}: the shell did not echo `{command}`; "
                                f"last seen: {self._tail()!r}")

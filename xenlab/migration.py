@@ -41,6 +41,7 @@ ANSWER_WAIT_S = 60.0
 PROBE_INTERVAL_S = 0.01
 PROBE_START_S = 10.0
 PROBE_STOP_S = 15.0
+PROBE_TAIL_REPLIES = 15  # ~3 s of probing after the migration's end
 GUEST_IFACE = "eth0"
 _KERNEL_LINE = re.compile(r"^\[\s*\d+\.\d+\] .*$\n?", re.M)  # printk lines on the console
 _UPTIME = re.compile(r"^(\d+(?:\.\d+)?) \d+(?:\.\d+)?$", re.M)
@@ -338,6 +339,17 @@ def read_facts(console: GuestConsole) -> GuestFacts:
                       ip=eth0.ipv4 if eth0 else None, token=token[1] if token else "")
 
 
+def replies_after(host: Host, ip: str, count: int = PROBE_TAIL_REPLIES,
+                  timeout: float = ANSWER_WAIT_S) -> bool:
+    """Whether the guest answers within timeout; if it does, `count` more pings 0.2 s apart."""
+    try:
+        check_guest_answers(host, ip, timeout)
+    except LabCheckFailed:
+        return False
+    return host.run("ping -c %s -i 0.2 -W 1 %s", count, ip, timeout=count + 10,
+                    ok=(0, 1)).rc == 0
+
+
 def guest_answers(host: Host, ip: str) -> bool:
     return host.run("ping -c 1 -W 1 %s", ip, timeout=5).ok
 
@@ -355,8 +367,12 @@ def check_guest_answers(host: Host, ip: str, timeout: float = ANSWER_WAIT_S) -> 
 class BackgroundPing:
     """`ping -D` from host to ip in a thread, until stop(): the migration's network gap.
 
-    Bounded twice: ping's own -w deadline and the command's timeout. A unique
-    -p pattern names the process, so stop() interrupts only this ping.
+    No -w: with a deadline, iputils ping exits at its first ICMP error. When the
+    prober's neighbour entry for the guest expires during the gap, the kernel
+    answers "Destination Host Unreachable", and a -w probe ended right there,
+    missing the end of the migration (seen on CI as "no reply after the
+    migration" with no gap in the replies). Bounded by the command's timeout;
+    a unique -p pattern names the process, so stop() interrupts only this ping.
     """
 
     def __init__(self, host: Host, ip: str, max_s: float, interval_s: float = PROBE_INTERVAL_S):
@@ -372,9 +388,8 @@ class BackgroundPing:
 
     def _run(self) -> None:
         try:
-            self.result = self.host.migrate("ping -D -i %s -W 1 -w %s -p %s %s", self.interval_s,
-                                            int(self.max_s), self.tag, self.ip,
-                                            timeout=self.max_s + 10, ok=(0, 1))
+            self.result = self.host.migrate("ping -D -i %s -W 1 -p %s %s", self.interval_s,
+                                            self.tag, self.ip, timeout=self.max_s, ok=(0, 1))
         except BaseException as exc:  # handed to stop()
             self._error = exc
 
@@ -385,6 +400,7 @@ class BackgroundPing:
                  timeout=PROBE_START_S, interval=0.2, what=f"{self.host.name}: ping probe start")
 
     def stop(self, timeout: float = PROBE_STOP_S) -> PingProbe:
+        ended_alone = not self._thread.is_alive()
         try:
             self.host.migrate("pkill -INT -f %s", self._pattern, ok=(0, 1), timeout=10)
         finally:
@@ -394,6 +410,12 @@ class BackgroundPing:
                               "of SIGINT")
         if self._error is not None:
             raise self._error
+        if ended_alone:  # it would leave the end of the migration unobserved
+            out = self.result.stdout.splitlines()
+            said = ([line for line in out if "packets transmitted" in line]
+                    or self.result.stderr.strip().splitlines() or out or ["no output"])
+            raise XenlabError(f"{self.host.name}: the ping probe ended before it was stopped "
+                              f"(rc {self.result.rc}): {said[-1].strip()}")
         return parse_ping_timestamps(self.result.stdout)
 
 
@@ -446,10 +468,13 @@ def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: 
         started = time.time()
         result = source.migrate(name, dest_address, timeout)
         ended = time.time()
-        with contextlib.suppress(LabCheckFailed):  # no answer: the record says so
-            check_guest_answers(prober, guest_ip)
+        # No answer: the record says so. Answers: the background probe also
+        # records replies for a few seconds after the end, more than the
+        # uncertainty of the clock offset (half an SSH round trip, ~1 s on a
+        # loaded TCG box), so "a reply after the migration" is not left to chance.
+        replies_after(prober, guest_ip)
         # The prober's clock drifts from ours under load (a TCG VM during a 90 s
-        # migration: seen as every reply after the move landing "before" its end).
+        # migration): measured again after the move.
         offset_after = clock_offset(prober)
     except BaseException:
         with contextlib.suppress(Exception):

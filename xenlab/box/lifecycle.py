@@ -21,7 +21,8 @@ from .vm import delete_network, make_data_disk, make_overlay
 
 HOST_PACKAGES = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils",
                  "debootstrap": "debootstrap", "ssh": "openssh-client",
-                 "ssh-keygen": "openssh-client", "ip": "iproute2"}
+                 "ssh-keygen": "openssh-client", "ip": "iproute2",
+                 "ping": "iputils-ping"}  # ping: the probe's own tests, on loopback
 BOOT_DEADLINE_S = 300.0
 READY_PROBE_S = 15.0  # one readiness probe (ssh waits for a banner beyond ConnectTimeout)
 STOP_DEADLINE_S = 30.0

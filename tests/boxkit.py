@@ -1,9 +1,12 @@
 """Helpers for the tests that run on the lab-in-a-box (marked `box`)."""
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,3 +32,53 @@ def suite(inventory: Path, *args: str, junit: Path, timeout: float = 1500
     cmd = [sys.executable, "-m", "pytest", f"--inventory={inventory}", f"--junitxml={junit}",
            "-p", "no:cacheprovider", "-q", "-rA", *args]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+# What a verify run must leave as it found it, per host: one shell command per part,
+# its output normalised where a live migration legitimately changes it (domain IDs,
+# hence vif names; run times).
+STATE_PARTS = {
+    "etc": "find /etc/xen /etc/iscsi /etc/tgt /etc/network /etc/fstab /etc/ssh/sshd_config "
+           "/root/.ssh -type f 2>/dev/null | sort | xargs -r md5sum",
+    # name, size, mtime, ctime (any write to a file moves its ctime), inode, blocks
+    "scsistore": "if mountpoint -q /scsistore; then "
+                 "stat -c '%n %s %Y %Z %i %b' /scsistore/* /scsistore; fi",
+    "iscsi": "iscsiadm -m session 2>&1",
+    "mounts": "findmnt -rn -t ext4,ext3,ext2,xfs,btrfs,ocfs2,gfs2 -o TARGET,SOURCE,FSTYPE,OPTIONS",
+    "domains": "command -v xl >/dev/null && xl list | awk 'NR > 1 {print $1, $3, $4}'",
+    "links": "ip -br link | awk '{print $1, $3}' | sort",
+    "addresses": "ip -br addr | sort",
+    "bridges": "bridge link 2>/dev/null | sort",
+    "listening": "ss -Htln | awk '{print $4}' | sort -u",
+    "target": "command -v tgtadm >/dev/null && tgtadm --lld iscsi -m target -o show",
+}
+
+
+def _normalised(text: str) -> str:
+    text = re.sub(r"^\d+: ", "", text, flags=re.M)  # interface indexes (a new vif: a new one)
+    return re.sub(r"\bvif\d+\.\d+", "vifN.N", text)
+
+
+def state_digest(names: tuple[str, ...] = ("target", "test1", "test2")) -> dict[str, str]:
+    """host/part -> what it showed; a part that fails shows its error, so it still compares."""
+    script = "".join(f"echo '@@{part}'; {{ {cmd}; }} 2>&1\n" for part, cmd in STATE_PARTS.items())
+    with ThreadPoolExecutor(len(names)) as pool:
+        shown = dict(zip(names, pool.map(lambda n: box_ssh(n, script, timeout=300), names)))
+    parts = {}
+    for name, result in shown.items():
+        assert "@@target" in result.stdout, (f"{name}: state digest failed "
+                                             f"(rc {result.returncode}): {result.stderr[-500:]}")
+        for chunk in result.stdout.split("@@")[1:]:
+            part, _, text = chunk.partition("\n")
+            parts[f"{name}/{part}"] = _normalised(text)
+    return parts
+
+
+def digest_differences(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        if before.get(key) != after.get(key):
+            diff = difflib.unified_diff((before.get(key) or "").splitlines(),
+                                        (after.get(key) or "").splitlines(), lineterm="", n=0)
+            lines.append(f"{key}: " + " | ".join(list(diff)[2:]))
+    return lines

@@ -1,6 +1,7 @@
 """Fixtures of the project's own tests."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,11 @@ def box_inventory() -> Path:
     The lab on them is built by tests/test_lab_box.py, which runs first; later box
     tests (test_migration_box.py) use that built lab.
     """
+    if os.environ.get("XENLAB_TEST_REUSE_BOX") == "1":  # development: the running, built box
+        up = box("up")
+        assert up.returncode == 0, f"box up failed: {up.stderr[-2000:]}"
+        yield Path(up.stdout.strip().splitlines()[-1])
+        return
     up = box("reset")
     assert up.returncode == 0, f"box reset failed: {up.stderr[-2000:]}"
     yield Path(up.stdout.strip().splitlines()[-1])

@@ -3,16 +3,21 @@
 with a message naming host, expected and seen; stages that need it are skipped)."""
 from __future__ import annotations
 
+import os
 import re
+import signal
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from xenlab.box.lifecycle import read_status
 from xenlab.stagelist import STAGES, prerequisites
+from xenlab.wait import wait_for
 
-from .boxkit import box_ssh, need_root, suite
+from .boxkit import box_ssh, digest_differences, need_root, state_digest, suite
 
 pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
 
@@ -23,6 +28,7 @@ class Outcome:
     name: str
     status: str  # passed, failed, skipped
     message: str
+    seconds: float = 0.0
 
 
 def outcomes(junit: Path) -> list[Outcome]:
@@ -36,7 +42,8 @@ def outcomes(junit: Path) -> list[Outcome]:
             if node is not None:
                 status = "skipped" if tag == "skipped" else "failed"
                 message = node.get("message", "")
-        found.append(Outcome(stage, case.get("name", ""), status, message))
+        found.append(Outcome(stage, case.get("name", ""), status, message,
+                             float(case.get("time", 0))))
     return found
 
 
@@ -87,14 +94,42 @@ def test_second_build_changes_nothing(inventory, tmp_path):
     assert "xenlab build: nothing to change, the lab was already built" in out, out[-3000:]
 
 
+def test_a_mounted_partition_is_never_formatted_even_with_allow_destructive(inventory, tmp_path):
+    # An inventory that asks for another filesystem on the built, mounted partition.
+    other = tmp_path / "xfs.ini"
+    other.write_text(inventory.read_text().replace("shared_fstype=ext4", "shared_fstype=xfs"))
+    assert "shared_fstype=xfs" in other.read_text()
+    results, out = run(other, tmp_path, "--lab-mode=build", "--allow-destructive",
+                       "-m", "stage3_partition")
+    failure = next((r.message for r in results if r.status == "failed"), "")
+    assert "test1: refusing to partition or format /dev/sdb: /dev/sdb1 mounted" in failure, out[-3000:]
+    assert box_ssh("test1", "blkid -o value -s TYPE /dev/sdb1").stdout.strip() == "ext4"
+    assert "busybox.img" in box_ssh("test1", "ls /scsistore").stdout
+
+
 def test_verify_passes_on_the_built_lab_and_the_guest_ends_where_it_was(inventory, tmp_path):
+    before = state_digest()
     results, out = run(inventory, tmp_path)
+    after = state_digest()
+    assert not digest_differences(before, after), digest_differences(before, after)
     assert {r.stage for r in results} == {s.number for s in STAGES}
     assert all(r.status == "passed" for r in results), out[-4000:]
     assert re.search(r"busybox test1 -> test2: migration [\d.]+ s, downtime [\d.]+ s", out), out
     assert re.search(r"busybox test2 -> test1: migration", out), out
     assert "busybox" in box_ssh("test1", "xl list").stdout
     assert "busybox" not in box_ssh("test2", "xl list").stdout
+
+
+def test_the_state_digest_sees_a_change_a_verify_run_must_not_make(inventory):
+    # The read-only check above can fail: a one-line edit on one host shows, alone.
+    before = state_digest(("test2",))
+    assert box_ssh("test2", "echo '# a local edit' >> /etc/xen/busybox").returncode == 0
+    try:
+        changed = state_digest(("test2",))
+    finally:
+        assert box_ssh("test2", "sed -i '$d' /etc/xen/busybox").returncode == 0
+    assert [line.split(":")[0] for line in digest_differences(before, changed)] == ["test2/etc"]
+    assert not digest_differences(before, state_digest(("test2",)))
 
 
 @dataclass(frozen=True)
@@ -122,6 +157,8 @@ PREREQUISITES = [
     Prerequisite("ssh-trust", "test1", "root SSH",
                  "mv /root/.ssh/id_ed25519 /root/.ssh/id_ed25519.away",
                  "mv /root/.ssh/id_ed25519.away /root/.ssh/id_ed25519"),
+    Prerequisite("guest-paused", "test1", "busybox running or blocked (not paused)",
+                 "xl pause busybox", "xl unpause busybox"),
 ]
 
 
@@ -147,8 +184,12 @@ class Fault:
     seen: str  # another fragment
     break_cmd: str
     repair_cmd: str
+    # after the repair, until each of these succeeds on its host (e.g. sessions back)
+    settled: tuple[tuple[str, str], ...] = ()
 
 
+LOGGED_IN = ("iscsiadm -m session -P 1 | grep -q 'iSCSI Session State: LOGGED_IN' && "
+             "ls /scsistore/busybox.img")
 IQN = "iqn.2015-02.com.stu31:t1"
 FAULTS = [
     Fault(1, "target", "expected ACL 198.51.100.0/24", "saw 198.51.100.1",
@@ -166,12 +207,21 @@ FAULTS = [
           "ip addr add 198.51.100.2/24 dev xenbr0 && ip addr del 198.51.100.2/25 dev xenbr0"),
     Fault(6, "test2", "/dev/sdb1 mounted on /scsistore", "saw not mounted",
           "umount /scsistore", "mount /dev/sdb1 /scsistore"),
+    # Another file over the image on test2 only (a host that copied its own).
+    Fault(6, "test2", "/scsistore/busybox.img of 1073741824 bytes as on test1", "saw 1048576",
+          "truncate -s 1M /run/xenlab-other.img && "
+          "mount --bind /run/xenlab-other.img /scsistore/busybox.img",
+          "umount /scsistore/busybox.img && rm -f /run/xenlab-other.img"),
     Fault(7, "test2", "/etc/xen/busybox identical to test1's", "saw ",
           "echo '# a local edit' >> /etc/xen/busybox", "sed -i '$d' /etc/xen/busybox"),
     Fault(8, "test1", "root SSH to 198.51.100.2 without a password", "saw ",
           "mv /root/.ssh/id_ed25519 /root/.ssh/id_ed25519.away",
           "mv /root/.ssh/id_ed25519.away /root/.ssh/id_ed25519"),
     Fault(4, "test2", "free for the guest", "MiB free", EATER, UNEAT),
+    # The target's daemon stopped (its unit takes the target offline): the initiators
+    # keep their sessions in recovery and log back in once it is started again.
+    Fault(1, "target", "tgtd answering", "not connected", "systemctl stop tgt",
+          "systemctl start tgt", (("test1", LOGGED_IN), ("test2", LOGGED_IN))),
     # Last: logging out takes the shared disk away from under test2's mount.
     Fault(2, "test2", f"an iSCSI session to {IQN}", "saw no session",
           f"umount /scsistore; iscsiadm -m node -T {IQN} -u",
@@ -179,7 +229,8 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"stage{f.stage}-{f.host}")
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"stage{f.stage}-{f.host}-"
+                         + f.break_cmd.split()[0])
 def test_a_broken_stage_fails_alone_and_names_host_expected_seen(inventory, tmp_path, fault):
     broke = box_ssh(fault.host, fault.break_cmd)
     assert broke.returncode == 0, f"could not break stage {fault.stage}: {broke.stderr}"
@@ -187,6 +238,9 @@ def test_a_broken_stage_fails_alone_and_names_host_expected_seen(inventory, tmp_
         results, out = run(inventory, tmp_path, "-m", "not migration")
     finally:
         repaired = box_ssh(fault.host, fault.repair_cmd)
+        for host, command in fault.settled:
+            wait_for(lambda h=host, c=command: (box_ssh(h, c).returncode == 0, "not yet"),
+                     timeout=120, interval=2, what=f"{host}: {command}")
     stages = by_stage(results)
     assert stages.get(fault.stage) == {"failed"}, out[-4000:]
     failure = next(r.message for r in results if r.stage == fault.stage and r.status == "failed")
@@ -201,3 +255,35 @@ def test_a_broken_stage_fails_alone_and_names_host_expected_seen(inventory, tmp_
             reasons = [r.message for r in results if r.stage == stage.number]
             assert all(f"stage {fault.stage} (" in m for m in reasons), reasons
     assert repaired.returncode == 0, f"repair of stage {fault.stage} failed: {repaired.stderr}"
+
+
+def test_a_host_that_stops_answering_fails_its_stages_fast_in_one_line(inventory, tmp_path):
+    """test2 frozen (its QEMU stopped): its SSH port still accepts, nothing answers."""
+    pid = read_status().vms["test2"]
+    assert pid, "test2 is not running"
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        results, out = run(inventory, tmp_path, "-m", "not migration")
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        wait_for(lambda: (box_ssh("test2", LOGGED_IN, timeout=30).returncode == 0, "not yet"),
+                 timeout=180, interval=2, what="test2 answering again, iSCSI logged in")
+    stages = by_stage(results)
+    assert stages[1] == {"passed"}, out[-3000:]  # the target alone: independent of test2
+    failed = [r for r in results if r.status == "failed"]
+    assert failed, out[-3000:]
+    for r in failed:
+        assert re.search(r"test2 \(127\.0\.0\.1:\d+\): no SSH answer within \d+s", r.message), r
+        assert r.seconds <= 15, f"{r.name} took {r.seconds:.1f} s to fail"
+    assert all(s.number in {r.stage for r in failed} or stages.get(s.number) == {"skipped"}
+               for s in STAGES if s.number not in (1, 9)), stages
+    assert "Traceback" not in out
+    print(f"frozen test2: {len(failed)} failed in {elapsed:.0f} s, slowest "
+          f"{max(r.seconds for r in failed):.1f} s")
+
+
+def test_after_every_fault_is_repaired_the_lab_is_green_again(inventory, tmp_path):
+    results, out = run(inventory, tmp_path, "-m", "not migration")
+    assert results and all(r.status == "passed" for r in results), out[-4000:]

@@ -34,6 +34,9 @@ from xenlab.inventory import HostSpec
 from xenlab.readonly import writes
 
 log = logging.getLogger(__name__)
+# paramiko logs a dead connection at ERROR, with its traceback, in every test's
+# captured log; the HostUnreachable line already names the host and the cause.
+logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
 
 Mode = Literal["verify", "build"]
 Recorder = Callable[["Result"], None]

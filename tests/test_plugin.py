@@ -100,6 +100,8 @@ def test_failures_are_one_line_with_the_commands_as_evidence(suite):
     assert "def test_fails" not in text and "Traceback" not in text
     result.stdout.fnmatch_lines(["*xenlab commands (call)*", "test1$ echo seen", "  rc=0 in *",
                                  "  stdout:", "    seen"])
+    result.stdout.fnmatch_lines(["xenlab commands: 2 remote commands, * s of command time; "
+                                 "SSH connections: target 0, test1 0, test2 0"])
     suite.runpytest("--inventory=lab.ini", "--lab-mode=build", "-k", "writes"
                     ).assert_outcomes(passed=1)
 

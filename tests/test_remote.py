@@ -269,6 +269,10 @@ def test_ssh_with_the_labs_known_hosts_uses_one_connection(sshd):
     assert host.read_file(str(Path(sshd.known_hosts).parent / "written")) == "over ssh\n"
     assert host.testinfra.run("echo via testinfra").stdout == "via testinfra\n"
     assert len(sshd.sessions) == 1 and len(results) == 4
+    assert host.connections == 1  # what the run's summary reports, per host
+    host.close()
+    host.run("true")
+    assert host.connections == len(sshd.sessions) == 2
     assert PASSWORD not in repr(results)
 
 

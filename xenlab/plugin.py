@@ -43,6 +43,7 @@ class RunState:
     evidence: Evidence = field(default_factory=Evidence)
     changes: list[str] = field(default_factory=list)  # what build mode changed, in order
     migrations: list = field(default_factory=list)  # xenlab.migration.MigrationRecord, in order
+    hosts: dict = field(default_factory=dict)  # name -> Host, once the hosts fixture made them
 
 
 STATE = pytest.StashKey[RunState]()
@@ -227,6 +228,7 @@ def hosts(lab: Lab, lab_mode: str, evidence: Evidence,
     made = {spec.name: Host(spec, lab_mode, host_key_checking=False if insecure else None,
                             recorder=evidence, sudo=sudo)
             for spec in lab.hosts}
+    pytestconfig.stash[STATE].hosts.update(made)
     yield made
     for host in made.values():
         host.close()
@@ -285,6 +287,9 @@ def migration_line(m) -> str:
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if STATE not in config.stash:
         return
+    if line := commands_line(config.stash[STATE]):
+        terminalreporter.section("xenlab commands")
+        terminalreporter.line(line)
     if migrations := config.stash[STATE].migrations:
         terminalreporter.section("xenlab migration")
         for m in migrations:
@@ -299,6 +304,17 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.line(f"xenlab build: {len(changes)} changes")
         for line in changes:
             terminalreporter.line(f"  {line}")
+
+
+def commands_line(state: RunState) -> str:
+    """How many remote commands ran, their summed time and SSH connections per host."""
+    results = state.evidence.results
+    if not results:
+        return ""
+    per_host = ", ".join(f"{name} {host.connections}" for name, host in state.hosts.items())
+    return (f"xenlab commands: {len(results)} remote commands, "
+            f"{sum(r.duration_s for r in results):.2f} s of command time; "
+            f"SSH connections: {per_host or 'none'}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

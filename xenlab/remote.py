@@ -130,6 +130,7 @@ class ParamikoTransport:
         self._client: paramiko.SSHClient | None = None
         self._failure: HostUnreachable | None = None
         self._lock = threading.Lock()
+        self.connections = 0  # SSH connections opened (one per run is the goal)
 
     def client(self) -> paramiko.SSHClient:
         with self._lock:  # threads sharing this host share one connection
@@ -141,6 +142,7 @@ class ParamikoTransport:
             if self._client is None:
                 try:
                     self._client = self._connect()
+                    self.connections += 1
                 except HostUnreachable as exc:
                     self._failure = exc
                     raise
@@ -407,6 +409,11 @@ class Host:
                 return unguarded(command, *args, **kwargs)
             backend.run = guarded
         return host
+
+    @property
+    def connections(self) -> int:
+        """SSH connections this Host opened so far (0 for a local one)."""
+        return getattr(self._transport, "connections", 0)
 
     def close(self) -> None:
         """Close the connection; the next command connects again."""

@@ -12,7 +12,6 @@ count, the wall time (process start to exit), the command time and their ratio
 """
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import statistics
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xenlab.inventory import box_inventory_path  # noqa: E402
+from suite_runs import arguments  # noqa: E402  (bench/, the script's own folder)
 
 _LINE = re.compile(r"xenlab commands: (?P<n>\d+) remote commands, (?P<t>[\d.]+) s of command "
                    r"time; SSH connections: (?P<conn>.*)")
@@ -36,14 +35,7 @@ def spread(values: list[float], unit: str = "s", digits: int = 1) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--inventory")
-    parser.add_argument("pytest_args", nargs="*")
-    args = parser.parse_args()
-    path = args.inventory or box_inventory_path()
-    if path is None:
-        sys.exit("no lab: pass --inventory or start the lab-in-a-box (make demo)")
+    args, path = arguments(default_runs=3)
     extra = args.pytest_args or ["-m", "not migration"]
     print(f"machine: {os.cpu_count()} cores; {args.runs} verify runs of {path} {' '.join(extra)}",
           flush=True)

@@ -11,7 +11,6 @@ is given; the lab must be built (make demo). Prints the count and the wall time
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xenlab.inventory import box_inventory_path  # noqa: E402
+from suite_runs import arguments  # noqa: E402  (bench/, the script's own folder)
 
 
 def not_passed(junit: Path) -> list[str]:
@@ -38,14 +37,7 @@ def not_passed(junit: Path) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--inventory")
-    parser.add_argument("pytest_args", nargs="*")
-    args = parser.parse_args()
-    path = args.inventory or box_inventory_path()
-    if path is None:
-        sys.exit("no lab: pass --inventory or start the lab-in-a-box (make demo)")
+    args, path = arguments(default_runs=10)
     print(f"machine: {os.cpu_count()} cores; {args.runs} verify runs of {path} "
           f"{' '.join(args.pytest_args)}".rstrip(), flush=True)
     walls, failures = [], 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from xenlab.errors import ReadOnlyViolation
-from xenlab.inventory import HostSpec
 from xenlab.readonly import writes
-from xenlab.remote import Host, LocalTransport
+
+from .test_remote import local
 
 # Every write build mode sends (the change() calls, rendered with the box's values) and
 # every fault the box tests inject: each must be caught.
@@ -52,6 +52,8 @@ WRITERS = {
     "for p in /a /b; do rm -f \"$p\"; done": "rm",
     "if true; then kill 1; fi": "kill",
     "timeout -k 5 30 sh -c 'echo x > /etc/motd'": "> /etc/motd",
+    "timeout --foreground 30 rm -f /etc/motd": "rm",
+    "timeout -s KILL --preserve-status 30 mkfs.ext4 /dev/sdb1": "mkfs.ext4",
     "LC_ALL=C /sbin/mkfs.ext4 /dev/sdb1": "mkfs.ext4",
     "echo 1 &> /tmp/out": "> /tmp/out",
     "fdisk /dev/sdb": "fdisk",
@@ -102,12 +104,6 @@ def test_a_write_is_named(line):
 @pytest.mark.parametrize("line", READERS)
 def test_a_read_passes(line):
     assert writes(line) is None
-
-
-def local(mode: str) -> tuple[Host, list]:
-    sent: list = []
-    return Host(HostSpec("box1", "localhost"), mode=mode, transport=LocalTransport(),
-                recorder=sent.append), sent
 
 
 def test_verify_mode_refuses_a_write_given_to_run_or_check_and_sends_nothing(tmp_path):

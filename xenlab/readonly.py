@@ -43,6 +43,7 @@ SEPARATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", ";;", "\n"})
 KEYWORDS = frozenset({"if", "then", "elif", "else", "fi", "do", "done", "while", "until", "!",
                       "{", "}", "time", "exec", "command", "sudo", "nice", "nohup", "env"})
 HARMLESS_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
+TIMEOUT_VALUED = frozenset({"-k", "-s", "--kill-after", "--signal"})
 
 
 def _words(line: str) -> list[str]:
@@ -101,11 +102,10 @@ def _program(words: list[str]) -> tuple[str, list[str]] | None:
         if word in KEYWORDS or ("=" in word and not word.startswith("-")
                                 and word.split("=", 1)[0].isidentifier()):
             rest.pop(0)
-        elif word == "timeout":  # timeout [-k N] DURATION cmd...
+        elif word == "timeout":  # timeout [OPTION]... DURATION cmd...
             rest.pop(0)
             while rest and rest[0].startswith("-"):
-                rest.pop(0)
-                if rest and not rest[0].startswith("-"):
+                if rest.pop(0) in TIMEOUT_VALUED and rest:  # -k 5, -s KILL: a separate value
                     rest.pop(0)
             if rest:
                 rest.pop(0)
@@ -125,8 +125,7 @@ def _segment_writes(segment: list[str]) -> str | None:
         return None
     program, args = found
     if program in ("sh", "bash", "dash") and "-c" in args:
-        inner = args[args.index("-c") + 1] if args.index("-c") + 1 < len(args) else ""
-        return writes(inner)
+        return writes(" ".join(args[args.index("-c") + 1:][:1]))
     if program in ALWAYS or program.startswith("mkfs."):
         return program
     if program in ("xl", "xm"):
@@ -151,7 +150,7 @@ def _segment_writes(segment: list[str]) -> str | None:
     if program == "blockdev":
         flag = next((a for a in args if a in BLOCKDEV_WRITES), None)
         return f"blockdev {flag}" if flag else None
-    if program == "sed" and any(a == "-i" or a.startswith(("-i", "--in-place")) for a in args):
+    if program == "sed" and any(a.startswith(("-i", "--in-place")) for a in args):
         return "sed -i"
     if program == "fdisk" and not any(a in ("-l", "--list") for a in args):
         return "fdisk"

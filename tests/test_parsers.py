@@ -30,6 +30,7 @@ from xenlab.parsers import (
     parse_xen_info,
     parse_xend_config,
 )
+from xenlab.parsers.fingerprint import parse_fingerprint
 from xenlab.parsers.ping import parse_ping_timestamps
 
 DATA = Path(__file__).parent / "data"
@@ -53,6 +54,7 @@ PARSERS = {
     "ss-listen": parse_ss_listen,
     "modinfo": parse_modinfo,
     "ping-probe": parse_ping_timestamps,
+    "fingerprint": parse_fingerprint,
 }
 
 CASES = sorted(DATA.glob("*/*.txt"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,8 @@ def test_failures_are_one_line_with_the_commands_as_evidence(suite):
     assert "def test_fails" not in text and "Traceback" not in text
     result.stdout.fnmatch_lines(["*xenlab commands (call)*", "test1$ echo seen", "  rc=0 in *",
                                  "  stdout:", "    seen"])
-    result.stdout.fnmatch_lines(["xenlab commands: 2 remote commands, * s of command time; "
+    # 2 by the tests, 3 at the end: each host's fingerprint for the report
+    result.stdout.fnmatch_lines(["xenlab commands: 5 remote commands, * s of command time; "
                                  "SSH connections: target 0, test1 0, test2 0"])
     suite.runpytest("--inventory=lab.ini", "--lab-mode=build", "-k", "writes"
                     ).assert_outcomes(passed=1)
@@ -235,5 +237,7 @@ def test_gherkin_steps_and_evidence_reach_the_reports(suite):
         "not run  Then nothing else happens"])
     result.stdout.fnmatch_lines(["SKIPPED * stage 1 (iSCSI target exports the LUN) failed: "
                                  "AssertionError: the lab IQN is not listed"])
-    html = (suite.path / "report.html").read_text()
-    assert "Gherkin steps" in html and "target$ echo" in html
+    html = unescape((suite.path / "report.html").read_text())  # rows live in a JSON blob
+    assert "xenlab-step" in html and "target$ echo" in html
+    assert "failed</span> Then the lab IQN is listed (0 commands)" in html
+    assert "passed</span> When the target lists its targets (1 command)" in html

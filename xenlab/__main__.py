@@ -1,4 +1,5 @@
-"""Command line: `python -m xenlab box up|down|reset|status|ssh NAME|console NAME|setup`."""
+"""Command line: `python -m xenlab box up|down|reset|status|ssh NAME|console NAME|setup|
+class-inventory N`."""
 from __future__ import annotations
 
 import argparse
@@ -18,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     verbs.add_parser("reset", help="down, then up with fresh hosts")
     verbs.add_parser("status", help="what runs")
     verbs.add_parser("setup", help="install the host packages the box needs")
+    p = verbs.add_parser("class-inventory", help="write an inventory listing the running box as "
+                         "N labs (class mode, verify without migration), print its path")
+    p.add_argument("labs", type=int, help="how many labs (lab1 ... labN)")
     for verb in ("ssh", "console"):
         p = verbs.add_parser(verb, help=f"{verb} into a host")
         p.add_argument("name", choices=("target", "test1", "test2"))
@@ -47,6 +51,8 @@ def run_box(args: argparse.Namespace) -> int:
             print(lifecycle.describe())
         elif args.verb == "setup":
             lifecycle.ensure_host_packages(progress)
+        elif args.verb == "class-inventory":
+            print(write_class_inventory(args.labs))
         elif args.verb == "ssh":
             vm = next(v for v in IDENTITIES if v.name == args.name)
             cmd = lifecycle.ssh_command(vm, *args.remote)
@@ -60,6 +66,21 @@ def run_box(args: argparse.Namespace) -> int:
         print(f"xenlab box: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def write_class_inventory(count: int) -> str:
+    from .box.inventory import class_inventory
+    from .box.paths import run_dir
+    from .inventory import box_inventory_path
+
+    box = box_inventory_path()
+    if box is None:
+        raise BoxError("the box is not running: `python -m xenlab box up` first")
+    if count < 1:
+        raise BoxError(f"a class needs at least one lab, not {count}")
+    path = run_dir() / f"class-{count}.ini"
+    path.write_text(class_inventory(box.read_text(), [f"lab{i}" for i in range(1, count + 1)]))
+    return str(path)
 
 
 if __name__ == "__main__":

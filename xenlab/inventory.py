@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -41,6 +42,8 @@ _MAGIC_VARS = frozenset({
 _SECRET_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_become_password",
                 "ansible_become_pass")
 _FALSE = {"false", "no", "off", "0"}
+# Vars whose value no report or log may show (a CHAP secret, a vault token ...).
+SECRET_NAME = re.compile(r"pass|secret|token|private", re.I)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,14 @@ class HostSpec:
     def is_local(self) -> bool:
         """Commands run on this machine (tests, `local://`), not over SSH."""
         return self.address == "local"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values never shown: the password, and vars named like a secret (longest first)."""
+        found = {v for k, v in self.vars.items()
+                 if SECRET_NAME.search(k) and len(v) >= 4 and k != "ansible_ssh_private_key_file"}
+        found |= {self.password} if self.password else set()
+        return tuple(sorted(found, key=len, reverse=True))
 
     @property
     def known_hosts(self) -> str | None:

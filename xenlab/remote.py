@@ -294,6 +294,7 @@ class Host:
         self.mode = mode
         self.sudo = sudo  # testinfra's --sudo: every command through `sudo -n` (no password prompt)
         self._recorder = recorder
+        self.gone: str | None = None  # why the host stopped answering (unreachable, timed out)
         self._transport = transport or transport_for(
             spec, known_hosts=known_hosts or spec.known_hosts,
             host_key_checking=spec.host_key_checking if host_key_checking is None
@@ -332,9 +333,15 @@ class Host:
             wrapped = f"sudo -n {wrapped}"
         stdin = input.encode() if isinstance(input, str) else input
         started = time.monotonic()
-        rc, out, err = self._transport.exec(wrapped, stdin, timeout + LOCAL_GRACE_S)
+        try:
+            rc, out, err = self._transport.exec(wrapped, stdin, timeout + LOCAL_GRACE_S)
+        except HostUnreachable as exc:
+            self.gone = str(exc)
+            raise
         duration = time.monotonic() - started
         timed_out = rc is None or (rc == TIMEOUT_RC and duration >= timeout)
+        if rc is None:
+            self.gone = f"no answer within {timeout:g}s"
         result = Result(self.name, self._redact(line), None if timed_out else rc,
                         self._redact(out.decode(errors="replace")),
                         self._redact(err.decode(errors="replace")),
@@ -420,7 +427,9 @@ class Host:
         self._transport.close()
 
     def _redact(self, text: str) -> str:
-        return text.replace(self.spec.password, "***") if self.spec.password else text
+        for secret in self.spec.secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 def _checked(result: Result) -> Result:

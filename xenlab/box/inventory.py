@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 from .image import BaseImage
 from .seed import GUEST_OCTET, IDENTITIES, LAB_NET, LAB_PREFIX
@@ -72,3 +73,31 @@ def render(image: BaseImage, key: Path, known_hosts: Path) -> str:
 def write_inventory(path: Path, image: BaseImage, key: Path, known_hosts: Path) -> Path:
     path.write_text(render(image, key, known_hosts))
     return path
+
+
+def class_inventory(box_text: str, names: Sequence[str]) -> str:
+    """The box's inventory as a class of labs (class mode on one machine).
+
+    Each lab lists the same three VMs under its own host names (`<lab>_target`,
+    `<lab>_test1`, `<lab>_test2`) and is a child group of `labs`. The labs share
+    the VMs: run such a class in verify mode without the migration (`-m "not
+    migration"`); only reads are safe concurrently.
+    """
+    out: list[str] = []
+    section = ""
+    members: dict[str, list[str]] = {name: [] for name in names}
+    for line in box_text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped.strip("[]")
+        if section in ("iscsi_target", "xen_hosts") and stripped and stripped[0] not in "[#;":
+            host, _, rest = stripped.partition(" ")
+            for name in names:
+                out.append(f"{name}_{host} {rest}")
+                members[name].append(f"{name}_{host}")
+        else:
+            out.append(line)
+    for name, hosts in members.items():
+        out += ["", f"[{name}]", *hosts]
+    out += ["", "[labs:children]", *names]
+    return "\n".join(out) + "\n"

@@ -249,13 +249,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.sections.append(("Gherkin steps", "\n".join(
             f"{status:8} {text}" for text, status, *_ in item.stash[STEPS])))
     seen = item.stash.get(SEEN, len(state.evidence.results))
+    phase = (seen, len(state.evidence.results))  # this phase's commands
     if results := state.evidence.results[seen:]:
         report.sections.append((f"xenlab commands ({report.when})", _evidence_text(results)))
         item.stash[SEEN] = len(state.evidence.results)
+    _redact_report(report, state)
     carried = []  # travels with the report (xdist too) to Results, the reports, the JSON
-    if STEPS in item.stash and (report.when == "call" or (report.when == "setup"
-                                                        and not report.passed)):
-        carried.append(("xenlab", _record(item, report, call)))
+    if (STEPS in item.stash or stage_of(item)) and (
+            report.when == "call" or (report.when == "setup" and not report.passed)):
+        carried.append(("xenlab", _record(item, report, call, phase)))
     if report.when == "teardown" and state.lab_info is not None:
         carried.append(("xenlab_lab", state.lab_info))
         state.lab_info = None
@@ -264,20 +266,37 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return report
 
 
+def _redact_report(report: pytest.TestReport, state: RunState) -> None:
+    """No password or secret var of any lab in what pytest shows (the terminal, the HTML
+    report, JUnit XML): a failure's text and every captured section."""
+    secrets = sorted({s for lab in (state.labs or {}).values() for s in res.secrets_of(lab)},
+                     key=len, reverse=True)
+    if not secrets:
+        return
+    if report.longrepr is not None and any(s in report.longreprtext for s in secrets):
+        report.longrepr = res.redact(report.longreprtext, secrets)
+    report.sections = [(title, res.redact(text, secrets)) for title, text in report.sections]
+
+
 def _lab_of(item: pytest.Item) -> Lab | None:
     labs = item.config.stash[STATE].labs or {}
     name = lab_name_of(item)
     return labs.get(name) if name else next(iter(labs.values()), None)
 
 
-def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo) -> dict:
-    """What the reports and a later --baseline need of one scenario (no secret in it)."""
+def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
+            phase: tuple[int, int]) -> dict:
+    """What the reports and a later --baseline need of one scenario (no secret in it).
+
+    A test that is not a Gherkin scenario is one step: its body, with the phase's commands.
+    """
     state = item.config.stash[STATE]
     lab = _lab_of(item)
     stage = stage_of(item)
     names = [h.name for h in lab.hosts] if lab else []
     message = first_line(str(call.excinfo.value)) if report.failed and call.excinfo else ""
     scenario = getattr(item.obj, "__scenario__", None)
+    steps = item.stash.get(STEPS, None) or [[item.name, report.outcome, *phase]]
     record = {
         "lab": lab.name if lab else "lab", "nodeid": item.nodeid,
         "stage": stage.number if stage else None,
@@ -289,7 +308,7 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo)
         "steps": [{"text": text, "status": status,
                    "commands": [res.command_record(r) for r in
                                 state.evidence.results[first:end]] if first is not None else []}
-                  for text, status, first, end in item.stash.get(STEPS, [])],
+                  for text, status, first, end in steps],
         "findings": item.stash.get(FINDINGS, []),
         "migrations": [res.migration_record(m) for m in item.stash.get(MIGRATIONS, [])],
         "duration_s": round(report.duration, 3),

@@ -31,7 +31,10 @@ demo: setup
 verify: setup
 	$(PY) -m pytest -v --html=$(REPORT) --self-contained-html
 
+# The report tests look at the HTML report in a real browser (Debian's chromium).
 test: setup
+	@command -v chromium >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(PY) -m pytest tests -v -p no:cacheprovider
 
 box-up: setup

@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -82,3 +83,29 @@ def digest_differences(before: dict[str, str], after: dict[str, str]) -> list[st
                                         (after.get(key) or "").splitlines(), lineterm="", n=0)
             lines.append(f"{key}: " + " | ".join(list(diff)[2:]))
     return lines
+
+
+def browse(html: Path, out: Path, height: int = 2600) -> tuple[str, Path]:
+    """An HTML report as headless Chromium (Debian's) renders it: the DOM after its
+    scripts ran, and a screenshot of its top `height` pixels (every row expanded)."""
+    chromium = shutil.which("chromium")
+    assert chromium, "no chromium: `apt-get install chromium` (make test installs it)"
+    url = html.resolve().as_uri() + "?collapsed="
+    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True,
+                         timeout=120)
+    assert dom.returncode == 0 and dom.stdout, f"chromium --dump-dom failed: {dom.stderr[-500:]}"
+    shot = out / "report.png"
+    taken = subprocess.run([*base, f"--window-size=1300,{height}", f"--screenshot={shot}", url],
+                           capture_output=True, text=True, timeout=120)
+    assert taken.returncode == 0 and shot.exists(), f"no screenshot: {taken.stderr[-500:]}"
+    return dom.stdout, shot
+
+
+def pixels_like(png: Path, rgb: tuple[int, int, int], tolerance: int = 12) -> int:
+    """How many pixels of the picture have (about) this colour."""
+    import matplotlib.image
+    import numpy
+
+    image = (matplotlib.image.imread(png)[:, :, :3] * 255).astype(int)
+    return int((numpy.abs(image - numpy.array(rgb)).max(axis=2) <= tolerance).sum())

@@ -3,6 +3,7 @@
 with a message naming host, expected and seen; stages that need it are skipped)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -17,7 +18,16 @@ from xenlab.box.lifecycle import read_status
 from xenlab.stagelist import STAGES, prerequisites
 from xenlab.wait import wait_for
 
-from .boxkit import box_ssh, digest_differences, need_root, state_digest, suite
+from .boxkit import (
+    box,
+    box_ssh,
+    browse,
+    digest_differences,
+    need_root,
+    pixels_like,
+    state_digest,
+    suite,
+)
 
 pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
 
@@ -57,6 +67,21 @@ def by_stage(results: list[Outcome]) -> dict[int, set[str]]:
 @pytest.fixture(scope="module")
 def inventory(box_inventory: Path) -> Path:
     return box_inventory
+
+
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory) -> Path:
+    """Where the verify run of the built lab leaves its results: the later runs' baseline."""
+    return tmp_path_factory.mktemp("baseline") / "healthy.json"
+
+
+@pytest.fixture
+def baseline(inventory: Path, healthy: Path, tmp_path: Path) -> Path:
+    """The healthy lab's results (a verify run without migration makes them if the full
+    verify test did not run first)."""
+    if not healthy.exists():
+        run(inventory, tmp_path, "-m", "not migration", f"--results={healthy}")
+    return healthy
 
 
 def run(inventory: Path, tmp_path: Path, *args: str) -> tuple[list[Outcome], str]:
@@ -107,10 +132,21 @@ def test_a_mounted_partition_is_never_formatted_even_with_allow_destructive(inve
     assert "busybox.img" in box_ssh("test1", "ls /scsistore").stdout
 
 
-def test_verify_passes_on_the_built_lab_and_the_guest_ends_where_it_was(inventory, tmp_path):
+PASSWORD, CHAP = "pw-box-Kd93-never-shown", "chap-box-Vn27-never-shown"
+
+
+def test_verify_passes_on_the_built_lab_and_the_guest_ends_where_it_was(inventory, tmp_path,
+                                                                        healthy):
+    # The inventory also holds a password and a CHAP secret: no output of the run may show them.
+    secret = tmp_path / "inventory.ini"
+    secret.write_text(inventory.read_text().replace(
+        "[lab:vars]", f"[lab:vars]\nansible_password={PASSWORD}\niscsi_chap_secret={CHAP}"))
+    html, cucumber, junit = tmp_path / "report.html", tmp_path / "cucumber.json", tmp_path / "j.xml"
     before = state_digest()
-    results, out = run(inventory, tmp_path)
+    proc = suite(secret, f"--html={html}", f"--cucumberjson={cucumber}", f"--results={healthy}",
+                 f"--migration-data={tmp_path / 'migrations.json'}", junit=junit)
     after = state_digest()
+    results, out = outcomes(junit), proc.stdout
     assert not digest_differences(before, after), digest_differences(before, after)
     assert {r.stage for r in results} == {s.number for s in STAGES}
     assert all(r.status == "passed" for r in results), out[-4000:]
@@ -118,6 +154,26 @@ def test_verify_passes_on_the_built_lab_and_the_guest_ends_where_it_was(inventor
     assert re.search(r"busybox test2 -> test1: migration", out), out
     assert "busybox" in box_ssh("test1", "xl list").stdout
     assert "busybox" not in box_ssh("test2", "xl list").stdout
+    # Secrets: nowhere, in any output of the run.
+    texts = {"stdout": proc.stdout, "stderr": proc.stderr} | {
+        p.name: p.read_text() for p in (*tmp_path.iterdir(), healthy) if p.suffix in (
+            ".html", ".json", ".xml")}
+    assert {"report.html", "cucumber.json", "j.xml", "healthy.json", "migrations.json"} <= texts.keys()
+    leaks = [name for name, text in texts.items() if PASSWORD in text or CHAP in text]
+    assert not leaks, f"a secret of the inventory shows in {leaks}"
+    # The report, as a browser shows it: the grid, every scenario's steps, the plot.
+    dom, shot = browse(html, tmp_path)
+    for part in ('id="xenlab-grid"', 'id="xenlab-fingerprint"', 'id="xenlab-migrations"',
+                 'id="xenlab-topology"', 'id="xenlab-timeline" alt="migration timeline',
+                 "the guest kept its address and its MAC"):
+        assert part in dom, f"{part} not in the rendered report"
+    assert dom.count('class="xenlab-step"') >= 40, dom.count('class="xenlab-step"')
+    assert dom.count('class="cell passed"') == 19, "grid: every stage passed on its hosts"
+    assert "Xen host, migration source" in dom and "4.17" in dom
+    assert pixels_like(shot, (46, 125, 50)) > 5000, "the grid's green cells are not drawn"
+    assert pixels_like(shot, (21, 101, 192), 40) > 2000, "the probe replies are not plotted"
+    assert pixels_like(shot, (241, 201, 201), 25) > 5000, "the migration gap is not drawn"
+    assert json.loads(cucumber.read_text())[0]["elements"][0]["steps"]
 
 
 def test_the_state_digest_sees_a_change_a_verify_run_must_not_make(inventory):
@@ -231,11 +287,12 @@ FAULTS = [
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"stage{f.stage}-{f.host}-"
                          + f.break_cmd.split()[0])
-def test_a_broken_stage_fails_alone_and_names_host_expected_seen(inventory, tmp_path, fault):
+def test_a_broken_stage_fails_alone_and_names_host_expected_seen(inventory, tmp_path, fault,
+                                                               baseline):
     broke = box_ssh(fault.host, fault.break_cmd)
     assert broke.returncode == 0, f"could not break stage {fault.stage}: {broke.stderr}"
     try:
-        results, out = run(inventory, tmp_path, "-m", "not migration")
+        results, out = run(inventory, tmp_path, "-m", "not migration", f"--baseline={baseline}")
     finally:
         repaired = box_ssh(fault.host, fault.repair_cmd)
         for host, command in fault.settled:
@@ -255,6 +312,11 @@ def test_a_broken_stage_fails_alone_and_names_host_expected_seen(inventory, tmp_
             reasons = [r.message for r in results if r.stage == stage.number]
             assert all(f"stage {fault.stage} (" in m for m in reasons), reasons
     assert repaired.returncode == 0, f"repair of stage {fault.stage} failed: {repaired.stderr}"
+    # Against the healthy lab's results: this stage regressed, and only it.
+    regressions = re.findall(r"^REGRESSION (.*)$", out, re.M)
+    assert len(regressions) == 1 and f": stage {fault.stage} (" in regressions[0], regressions
+    assert "passed in the baseline, failed now: " in regressions[0], regressions
+    assert f": {fault.host}: " in regressions[0] and fault.expected in regressions[0], regressions
 
 
 def test_a_host_that_stops_answering_fails_its_stages_fast_in_one_line(inventory, tmp_path):
@@ -284,6 +346,33 @@ def test_a_host_that_stops_answering_fails_its_stages_fast_in_one_line(inventory
           f"{max(r.seconds for r in failed):.1f} s")
 
 
-def test_after_every_fault_is_repaired_the_lab_is_green_again(inventory, tmp_path):
-    results, out = run(inventory, tmp_path, "-m", "not migration")
+def test_after_every_fault_is_repaired_the_lab_is_green_again(inventory, tmp_path, baseline):
+    proc = suite(inventory, "-m", "not migration", f"--baseline={baseline}",
+                 junit=tmp_path / "junit.xml")
+    results, out = outcomes(tmp_path / "junit.xml"), proc.stdout
     assert results and all(r.status == "passed" for r in results), out[-4000:]
+    assert proc.returncode == 0 and "REGRESSION" not in out, out[-3000:]
+
+
+def test_class_mode_verifies_the_box_as_two_labs_alike_one_worker_each(tmp_path):
+    made = box("class-inventory", "2")
+    assert made.returncode == 0, made.stderr
+    classroom = Path(made.stdout.strip().splitlines()[-1])
+    report = tmp_path / "class.html"
+    proc = suite(classroom, "-m", "not migration", "-n", "2", f"--class-report={report}",
+                 "-vv", junit=tmp_path / "junit.xml")  # -vv: suite() passes -q
+    results = outcomes(tmp_path / "junit.xml")
+    per_lab: dict[str, list[tuple[str, str]]] = {}
+    for r in results:
+        name, _, lab = r.name.rstrip("]").partition("[")
+        per_lab.setdefault(lab, []).append((name, r.status))
+    assert per_lab.keys() == {"lab1", "lab2"}, per_lab.keys()
+    assert sorted(per_lab["lab1"]) == sorted(per_lab["lab2"]), per_lab
+    assert all(status == "passed" for _, status in per_lab["lab1"]), proc.stdout[-3000:]
+    assert len(per_lab["lab1"]) == len([s for s in STAGES if s.number != 9])
+    workers = {lab: set(re.findall(rf"\[(gw\d)\] .*\[{lab}\]", proc.stdout))
+               for lab in per_lab}
+    assert all(len(w) == 1 for w in workers.values()), workers
+    page = report.read_text()
+    assert page.count("all run stages pass") == 2
+    assert (tmp_path / "labs" / "lab1.html").exists() and (tmp_path / "labs" / "lab2.html").exists()

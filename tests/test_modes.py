@@ -155,3 +155,16 @@ def test_no_password_or_secret_in_any_output_of_a_run(suite):  # noqa: F811
     for name, text in outputs.items():
         for secret in (SECRET_PASSWORD, SECRET_CHAP):
             assert secret not in text and secret not in unescape(text), (name, secret)
+
+
+def test_a_stage_skipped_for_a_failed_stage_is_not_a_second_regression(suite, monkeypatch):  # noqa: F811
+    suite.makepyfile(test_stages=STAGES)
+    suite.runpytest("--inventory=lab.ini", "--results=healthy.json").assert_outcomes(passed=3)
+    monkeypatch.setenv("XENLAB_TEST_BROKEN", "lab")
+    result = suite.runpytest("--inventory=lab.ini", "--baseline=healthy.json")
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    regressions = [line for line in result.outlines if line.startswith("REGRESSION")]
+    assert regressions == ["REGRESSION lab lab: stage 1 (iSCSI target exports the LUN): passed "
+                           "in the baseline, failed now: AssertionError: tgtd is down"]
+    result.stdout.fnmatch_lines(["changed    lab lab: stage 2 (both Xen hosts log in to the "
+                                 "target): passed in the baseline, not checked now: stage 1 *"])

@@ -103,6 +103,19 @@ def test_a_stage_that_passed_and_fails_now_is_a_regression_with_its_cause():
         "now: test2: expected xenbr0; saw none",)
 
 
+def test_a_stage_skipped_because_a_regressed_stage_failed_is_reported_not_a_regression():
+    now = [t if t["stage"] not in (1, 2) else record(t["stage"], "failed", failure="target: x")
+           if t["stage"] == 1 else record(2, "skipped", failure="stage 1 (iSCSI target exports "
+                                                                "the LUN) failed: target: x")
+           for t in HEALTHY]
+    comparison = r.compare(document(HEALTHY), document(now))
+    assert [line.split(":")[1] for line in comparison.regressions] == [
+        " stage 1 (iSCSI target exports the LUN)"]
+    assert ("lab box: stage 2 (both Xen hosts log in to the target): passed in the baseline, "
+            "not checked now: stage 1 (iSCSI target exports the LUN) failed: target: x"
+            ) in comparison.changes
+
+
 def test_a_stage_fixed_since_the_baseline_is_an_improvement_not_a_regression():
     before = [t if t["stage"] != 5 else record(5, "failed") for t in HEALTHY]
     comparison = r.compare(document(before), document(HEALTHY))

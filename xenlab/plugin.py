@@ -302,8 +302,7 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
         "stage": stage.number if stage else None,
         "scenario": scenario.name if scenario is not None else item.name,
         "outcome": report.outcome,
-        "failure": _failure_line(report) if report.failed else
-        (str(report.longrepr[2]) if report.skipped and isinstance(report.longrepr, tuple) else ""),
+        "failure": _failure_line(report) if report.failed else _skip_reason(report),
         "failed_host": res.failed_host(message, names) if message else None,
         "steps": [{"text": text, "status": status,
                    "commands": [res.command_record(r) for r in
@@ -314,6 +313,12 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
         "duration_s": round(report.duration, 3),
     }
     return res.redact(record, res.secrets_of(lab)) if lab else record
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if not (report.skipped and isinstance(report.longrepr, tuple)):
+        return ""
+    return str(report.longrepr[2]).removeprefix("Skipped: ")
 
 
 def _failure_line(report: pytest.TestReport) -> str:

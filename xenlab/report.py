@@ -103,6 +103,9 @@ def timeline_png(moves: list[dict[str, Any]]) -> bytes:
                        label=f"gap {m['downtime_s']:.2f} s")
         ax.set_title(f"{m['guest']}: {m['source']} -> {m['destination']}, "
                      f"migration {m['wall_s']:.1f} s", fontsize=10)
+        rtts = sorted(p[1] for p in points)
+        if rtts:  # a few replies queued behind the pause would flatten the rest
+            ax.set_ylim(0, max(rtts[int(len(rtts) * 0.99)] * 2, 1.0))
         ax.set_xlabel("seconds since the migration started")
         ax.set_ylabel("round trip (ms)")
         ax.legend(loc="upper left", fontsize=8)

@@ -237,6 +237,9 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], tolerance: float 
             ) -> Comparison:
     """What changed from `baseline` to `current` (two results documents), lab by lab.
 
+    A stage that passed and fails, or is skipped, now is a regression; one skipped
+    because a stage it needs failed is only reported (the failed stage is the regression).
+
     Labs are matched by name; a run of one lab against a baseline of one lab
     compares them whatever their names. A migration figure regresses when it
     is worse than the baseline's by more than `tolerance` (0.5: 50 %).
@@ -260,6 +263,10 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], tolerance: float 
                 changes.append(f"{lab}{stage}: {a} in the baseline, not run now")
             elif a is None:
                 changes.append(f"{lab}{stage}: not in the baseline, {b} now")
+            elif a == "passed" and b == "skipped" and _skipped_for_failed_stage(
+                    now["tests"], number, is_):
+                changes.append(f"{lab}{stage}: passed in the baseline, not checked now: "
+                               f"{_first_failure(now['tests'], number)}")
             elif a == "passed":
                 why = _first_failure(now["tests"], number)
                 regressions.append(f"{lab}{stage}: passed in the baseline, {b} now"
@@ -279,6 +286,14 @@ def _pairs(before: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, str]]
     if len(before) == 1 and len(now) == 1:
         return [(next(iter(before)), next(iter(now)))]
     return [(name, name) for name in sorted(now) if name in before]
+
+
+def _skipped_for_failed_stage(tests: list[dict[str, Any]], stage: int,
+                              outcomes: dict[int, str]) -> bool:
+    """Skipped because a stage it needs failed (that failure is the regression to report)."""
+    why = _first_failure(tests, stage) or ""
+    needed = re.match(r"stage (\d+) \(", why)
+    return bool(needed) and outcomes.get(int(needed.group(1))) == "failed"
 
 
 def _first_failure(tests: list[dict[str, Any]], stage: int) -> str | None:

@@ -9,6 +9,5 @@ Feature: Stage 8 - the relocation path between the Xen hosts
 
   Scenario: The migration source can hand the guest to the destination, and back
     Given the relocation path is set up between the Xen hosts
-    Then the migration source reaches the migration destination's relocation service
-    And the migration destination reaches the migration source's relocation service
+    Then each Xen host reaches the other's relocation service
     And an open relocation service is reported

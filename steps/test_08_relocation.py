@@ -11,14 +11,15 @@ from xenlab.remote import Host
 from xenlab.stages import relocation
 from xenlab.toolstack import Toolstack, detect
 
-from .support import report_all
+from .support import check_each, report_all
 
 scenarios("08-relocation.feature")
 
 
 @pytest.fixture(scope="module")
 def toolstacks(source_host: Host, destination_host: Host) -> dict[str, Toolstack]:
-    return {h.name: detect(h) for h in (source_host, destination_host)}
+    hosts = (source_host, destination_host)
+    return dict(zip((h.name for h in hosts), check_each(hosts, detect)))
 
 
 @given("the relocation path is set up between the Xen hosts")
@@ -41,16 +42,12 @@ def _reaches(lab: Lab, toolstacks: dict[str, Toolstack], a: Host, b: Host) -> No
     migration.check_relocation_path(toolstacks[a.name], b.spec.lab_ip, port)
 
 
-@then("the migration source reaches the migration destination's relocation service")
-def source_to_dest(lab: Lab, toolstacks: dict[str, Toolstack], source_host: Host,
-                   destination_host: Host) -> None:
-    _reaches(lab, toolstacks, source_host, destination_host)
-
-
-@then("the migration destination reaches the migration source's relocation service")
-def dest_to_source(lab: Lab, toolstacks: dict[str, Toolstack], source_host: Host,
-                   destination_host: Host) -> None:
-    _reaches(lab, toolstacks, destination_host, source_host)
+@then("each Xen host reaches the other's relocation service")
+def each_reaches_the_other(lab: Lab, toolstacks: dict[str, Toolstack], source_host: Host,
+                           destination_host: Host) -> None:
+    peer = {source_host.name: destination_host, destination_host.name: source_host}
+    check_each((source_host, destination_host),
+               lambda a: _reaches(lab, toolstacks, a, peer[a.name]))
 
 
 @then("an open relocation service is reported")

@@ -14,7 +14,8 @@ from .test_remote import local
 WRITERS = {
     "mkdir -p -- /scsistore && mount -- /dev/sdb1 /scsistore": "mkdir",
     "sh -c 'dd if=/dev/zero of=\"$1\" bs=1M count=0 seek=\"$2\"' xenlab-make-image "
-    "/scsistore/busybox.img 1024 x": "dd",
+    "/scsistore/busybox.img 1024 x": "dd of=",
+    "dd if=/dev/zero of=/dev/sdb bs=1M count=1": "dd of=",
     "sync": "sync",
     "umount -- /scsistore && mount -- /dev/sdb1 /scsistore": "umount",
     "echo ,2048MiB,83 | sfdisk -q -- /dev/sdb": "sfdisk",
@@ -74,6 +75,7 @@ READERS = [
     "findmnt -n -o SOURCE,FSTYPE,OPTIONS --mountpoint /scsistore",
     "stat -c %s -- /scsistore/busybox.img && md5sum -- /scsistore/busybox.img",
     "debugfs -f - -- /scsistore/busybox.img",
+    "dd if=/scsistore/busybox.img bs=4096 skip=3 count=2 2>/dev/null | md5sum",
     "ip -j -d addr show dev xenbr0",
     "test -d /etc/network/interfaces.d",
     "test -e /etc/xen/busybox || exit 66; cat -- /etc/xen/busybox",

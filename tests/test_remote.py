@@ -5,6 +5,7 @@ small paramiko server in this process, listening on 127.0.0.1.
 """
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import threading
@@ -361,3 +362,21 @@ def test_sudo_runs_every_command_through_sudo_n(tmp_path):
     host = Host(HostSpec("h", "10.0.0.9", lab_ip="10.0.0.9"), transport=Recording(), sudo=True)
     host.run("ls -- %s", "a b")
     assert seen == ["sudo -n timeout -k 5 30 sh -c 'ls -- '\"'\"'a b'\"'\"''"]
+
+
+def test_a_long_command_and_a_long_wait_say_how_long_they_have_been_running(caplog,
+                                                                               monkeypatch):
+    import xenlab.wait
+
+    monkeypatch.setattr(xenlab.wait, "PROGRESS_EVERY_S", 0.2)
+    caplog.set_level(logging.INFO, logger="xenlab.progress")
+    with xenlab.wait.ticking("test1: `sleep 1`", every=0.2):
+        time.sleep(0.5)
+    ticks = [r.getMessage() for r in caplog.records]
+    assert ticks[:2] == ["test1: `sleep 1`: 0 s elapsed", "test1: `sleep 1`: 0 s elapsed"]
+    caplog.clear()
+    with pytest.raises(xenlab.wait.WaitTimeout):
+        xenlab.wait.wait_for(lambda: (False, "no session"), timeout=0.5, interval=0.1,
+                             what="test2: iSCSI session")
+    assert any(m.startswith("test2: iSCSI session: waiting, 0 s of 0 s; last seen: no session")
+               for m in (r.getMessage() for r in caplog.records)), caplog.records

@@ -31,7 +31,7 @@ from xenlab.parsers import Domain, parse_guest_config, parse_ifconfig
 from xenlab.parsers.ping import PingProbe, parse_ping_timestamps
 from xenlab.remote import Host, Result
 from xenlab.toolstack import Toolstack
-from xenlab.wait import WaitTimeout, wait_for
+from xenlab.wait import WaitTimeout, progress, wait_for
 
 
 MIGRATE_TIMEOUT_S = 600.0
@@ -465,9 +465,13 @@ def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: 
                            interval_s=probe_interval_s)
     try:
         probe.start()
+        progress.info("%s: live migration %s -> %s started (probe from %s every %g s)", name,
+                      source.host.name, destination.host.name, prober.name, probe_interval_s)
         started = time.time()
         result = source.migrate(name, dest_address, timeout)
         ended = time.time()
+        progress.info("%s: live migration %s -> %s done in %.1f s", name, source.host.name,
+                      destination.host.name, ended - started)
         # No answer: the record says so. Answers: the background probe also
         # records replies for a few seconds after the end, more than the
         # uncertainty of the clock offset (half an SSH round trip, ~1 s on a

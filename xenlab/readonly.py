@@ -19,7 +19,7 @@ import shlex
 
 # Programs that change something whatever their arguments.
 ALWAYS = frozenset("""
-    mkfs mke2fs mkswap sfdisk parted partx partprobe wipefs dd cp mv rm rmdir mkdir touch
+    mkfs mke2fs mkswap sfdisk parted partx partprobe wipefs cp mv rm rmdir mkdir touch
     truncate tee chmod chown chgrp ln install mount umount swapon swapoff tgt-admin service
     reboot shutdown halt poweroff kill pkill killall insmod rmmod modprobe ssh-keygen
     ssh-copy-id useradd usermod passwd chpasswd debootstrap apt apt-get dpkg update-grub
@@ -154,6 +154,8 @@ def _segment_writes(segment: list[str]) -> str | None:
         return "sed -i"
     if program == "fdisk" and not any(a in ("-l", "--list") for a in args):
         return "fdisk"
+    if program == "dd" and any(a.startswith(("of=", "--output")) for a in args):
+        return "dd of="  # without of= it writes to its stdout only
     if program == "debugfs" and "-w" in args:
         return "debugfs -w"
     if program == "udevadm" and args[:1] == ["trigger"]:

@@ -32,6 +32,7 @@ from xenlab.errors import (
 )
 from xenlab.inventory import HostSpec
 from xenlab.readonly import writes
+from xenlab.wait import ticking
 
 log = logging.getLogger(__name__)
 # paramiko logs a dead connection at ERROR, with its traceback, in every test's
@@ -334,7 +335,8 @@ class Host:
         stdin = input.encode() if isinstance(input, str) else input
         started = time.monotonic()
         try:
-            rc, out, err = self._transport.exec(wrapped, stdin, timeout + LOCAL_GRACE_S)
+            with ticking(f"{self.name}: `{_shown(self._redact(line))}`"):
+                rc, out, err = self._transport.exec(wrapped, stdin, timeout + LOCAL_GRACE_S)
         except HostUnreachable as exc:
             self.gone = str(exc)
             raise

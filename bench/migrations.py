@@ -5,7 +5,7 @@
 Each round moves the guest to the other Xen host; after an odd K one more,
 uncounted migration brings it back where it started. Uses the lab-in-a-box's inventory when
 none is given; the lab must be built (make demo). Prints median and max of the
-downtime (the longest gap between replies to a 10 ms ping from the iSCSI target)
+downtime (the longest gap between replies to a 5 ms ping from the iSCSI target)
 and of the migration's wall time, with the lost probes.
 """
 from __future__ import annotations

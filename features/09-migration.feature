@@ -6,7 +6,7 @@ Feature: Stage 9 - live migration, proven live and measured
   answers at its address on the destination": its uptime kept growing, a
   value written into its memory before the move is read back after it, and
   the iSCSI target, a third host on the lab network, measures the network
-  gap with a ping every 10 ms.
+  gap with a ping every 5 ms.
 
   Background:
     Given the lab inventory names the iSCSI target and two Xen hosts

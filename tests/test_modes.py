@@ -24,7 +24,7 @@ import pytest
 
 @pytest.mark.stage1_target
 def test_target(lab, target_host):
-    target_host.run("echo %s", lab.name)
+    target_host.run("echo %s; sleep %s", lab.name, os.environ.get("XENLAB_TEST_SLEEP", "0"))
     assert lab.name not in os.environ.get("XENLAB_TEST_BROKEN", "").split(","), "tgtd is down"
 
 @pytest.mark.stage2_initiators
@@ -57,7 +57,7 @@ def test_class_mode_runs_every_lab_and_says_who_is_stuck_where(classroom):
     assert rows == {"alice": "all run stages pass", "bob": "stuck at stage 1",
                     "carol": "all run stages pass"}
     bob = (classroom.path / "reports" / "labs" / "bob.html").read_text()
-    assert "bob_target$ echo bob" in bob and "tgtd is down" in bob
+    assert "bob_target$ echo bob; sleep 0" in bob and "tgtd is down" in bob
     results = json.loads((classroom.path / "reports" / "xenlab-results.json").read_text())
     assert sorted(results["labs"]) == ["alice", "bob", "carol"]
     assert results["labs"]["bob"]["fingerprint"].keys() == {"bob_target", "bob_test1",
@@ -168,3 +168,14 @@ def test_a_stage_skipped_for_a_failed_stage_is_not_a_second_regression(suite, mo
                            "in the baseline, failed now: AssertionError: tgtd is down"]
     result.stdout.fnmatch_lines(["changed    lab lab: stage 2 (both Xen hosts log in to the "
                                  "target): passed in the baseline, not checked now: stage 1 *"])
+
+
+def test_under_xdist_the_labs_run_side_by_side(classroom, monkeypatch):
+    monkeypatch.setenv("XENLAB_TEST_SLEEP", "2")  # each lab's span: 2 s, more than a worker's start
+    result = classroom.runpytest_subprocess("--inventory=classroom.ini", "-n", "3",
+                                            "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=7, failed=1, skipped=1)
+    labs = json.loads((classroom.path / "reports" / "xenlab-results.json").read_text())["labs"]
+    spans = sorted((min(t["start"] for t in e["tests"]), max(t["stop"] for t in e["tests"]))
+                   for e in labs.values())
+    assert all(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])), spans

@@ -197,8 +197,20 @@ class _Server(paramiko.ServerInterface):
     def check_channel_exec_request(self, channel, command):
         if b"freeze" in command:  # a host that stops answering mid-run
             self.thawed.wait(10)
-        threading.Thread(target=_exec, args=(channel, command.decode()), daemon=True).start()
+        run = _exec_status_first if b"status-first" in command else _exec
+        threading.Thread(target=run, args=(channel, command.decode()), daemon=True).start()
         return True
+
+
+def _exec_status_first(chan: paramiko.Channel, command: str) -> None:
+    """As OpenSSH may: the exit status first, the rest of the output after it, then EOF."""
+    out = subprocess.run(["sh", "-c", command], capture_output=True).stdout
+    chan.send_exit_status(0)
+    for part in (out[:len(out) // 2], out[len(out) // 2:]):
+        time.sleep(0.3)
+        chan.sendall(part)
+    chan.shutdown_write()
+    chan.close()
 
 
 def _exec(chan: paramiko.Channel, command: str) -> None:
@@ -275,6 +287,12 @@ def test_ssh_with_the_labs_known_hosts_uses_one_connection(sshd):
     host.run("true")
     assert host.connections == len(sshd.sessions) == 2
     assert PASSWORD not in repr(results)
+
+
+def test_output_sent_after_the_exit_status_is_read_to_the_end(sshd):
+    host = Host(sshd.spec, host_key_checking=False)
+    result = host.run("printf '%%s' status-first; seq 1 20000")
+    assert result.rc == 0 and result.stdout.endswith("\n19999\n20000\n"), result.stdout[-80:]
 
 
 def test_ssh_command_deadline(sshd):

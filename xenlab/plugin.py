@@ -311,6 +311,7 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
         "findings": item.stash.get(FINDINGS, []),
         "migrations": [res.migration_record(m) for m in item.stash.get(MIGRATIONS, [])],
         "duration_s": round(report.duration, 3),
+        "start": report.start, "stop": report.stop,  # epoch: when labs ran side by side
     }
     return res.redact(record, res.secrets_of(lab)) if lab else record
 

@@ -171,12 +171,12 @@ class ParamikoTransport:
             if stdin is not None:
                 chan.sendall(stdin)
             chan.shutdown_write()
-            while not chan.status_event.is_set():  # set on exit status or close
-                if chan.eof_received:
-                    chan.status_event.wait()
-                else:
-                    select.select([chan], [], [])
+            # Read until EOF, not until the exit status: OpenSSH may send the status while
+            # output is still on its way (seen as truncated `ip -j` JSON under load).
+            while not (chan.eof_received or chan.closed):
+                select.select([chan], [], [])
                 _drain(chan, out, err)
+            chan.status_event.wait()  # set on exit status or close
             _drain(chan, out, err)
         except (paramiko.SSHException, OSError, EOFError) as exc:
             if not expired.is_set():

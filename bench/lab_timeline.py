@@ -6,7 +6,7 @@ mode + one migration) and warm (fresh hosts from the cached image -> migrated).
 Phases: image (cold only: debootstrap and the image, into an empty XENLAB_CACHE; the
 cached image of the tests is not touched), boot (until every host answers over SSH),
 build (`pytest --lab-mode=build --allow-destructive -m "not migration"`: stages 1-8
-from fresh hosts), migration (stage 9 in verify mode: the guest started, moved there
+from fresh hosts), migration (stage 9 in build mode: the guest started, moved there
 and back; the first move's own time is printed beside it). Prints each run's phases,
 then median and range per phase.
 """
@@ -47,7 +47,7 @@ def one_run(env: dict[str, str], tmp: Path) -> dict[str, float]:
     phases["build"], _ = timed([*pytest, "--lab-mode=build", "--allow-destructive",
                                 "-m", "not migration"], env)
     data = tmp / "migrations.json"
-    phases["migration"], _ = timed([*pytest, "-m", "stage9_migration",
+    phases["migration"], _ = timed([*pytest, "--lab-mode=build", "-m", "stage9_migration",
                                     f"--migration-data={data}"], env)
     phases["first move"] = json.loads(data.read_text())[0]["wall_s"]
     return phases

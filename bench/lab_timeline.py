@@ -55,7 +55,7 @@ def one_run(env: dict[str, str], tmp: Path) -> dict[str, float]:
 
 def show(label: str, phases: dict[str, float]) -> str:
     total = sum(phases[p] for p in PHASES)
-    parts = ", ".join(f"{p} {phases[p]:.0f} s" for p in PHASES if p != "image" or phases[p])
+    parts = ", ".join(f"{p} {phases[p]:.0f} s" for p in PHASES if p != "image" or phases[p] >= 1)
     return f"  {label}: {parts} (first move {phases['first move']:.0f} s); total {total:.0f} s"
 
 

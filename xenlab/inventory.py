@@ -10,6 +10,7 @@ its own iscsi_target / xen_hosts hosts), named after that child group.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -72,7 +73,7 @@ class HostSpec:
         """Commands run on this machine (tests, `local://`), not over SSH."""
         return self.address == "local"
 
-    @property
+    @functools.cached_property  # asked for on every command's output
     def secrets(self) -> tuple[str, ...]:
         """Values never shown: the password, and vars named like a secret (longest first)."""
         found = {v for k, v in self.vars.items()

@@ -45,6 +45,7 @@ class Evidence:
 @dataclass
 class RunState:
     labs: dict[str, Lab] | None = None  # by name, in the inventory's order; None: not read yet
+    secrets: tuple[str, ...] = ()  # of every lab: never shown in a report (longest first)
     failed: dict[tuple[str, int], str] = field(default_factory=dict)  # (lab, stage) -> 1st line
     evidence: Evidence = field(default_factory=Evidence)
     changes: list[str] = field(default_factory=list)  # what build mode changed, in order
@@ -119,6 +120,7 @@ def resolve_labs(config: pytest.Config) -> dict[str, Lab]:
     state = config.stash[STATE]
     if state.labs is None:
         state.labs = {lab.name: lab for lab in _read_labs(config)}
+        state.secrets = res.secrets_of(*state.labs.values())
     return state.labs
 
 
@@ -255,7 +257,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         item.stash[SEEN] = len(state.evidence.results)
     _redact_report(report, state)
     carried = []  # travels with the report (xdist too) to Results, the reports, the JSON
-    if (STEPS in item.stash or stage_of(item)) and (
+    if (STEPS in item.stash or stage) and (
             report.when == "call" or (report.when == "setup" and not report.passed)):
         carried.append(("xenlab", _record(item, report, call, phase)))
     if report.when == "teardown" and state.lab_info is not None:
@@ -269,8 +271,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def _redact_report(report: pytest.TestReport, state: RunState) -> None:
     """No password or secret var of any lab in what pytest shows (the terminal, the HTML
     report, JUnit XML): a failure's text and every captured section."""
-    secrets = sorted({s for lab in (state.labs or {}).values() for s in res.secrets_of(lab)},
-                     key=len, reverse=True)
+    secrets = state.secrets
     if not secrets:
         return
     if report.longrepr is not None and any(s in report.longreprtext for s in secrets):
@@ -279,8 +280,11 @@ def _redact_report(report: pytest.TestReport, state: RunState) -> None:
 
 
 def _lab_of(item: pytest.Item) -> Lab | None:
-    labs = item.config.stash[STATE].labs or {}
-    name = lab_name_of(item)
+    return _lab_named(item.config.stash[STATE].labs or {}, lab_name_of(item))
+
+
+def _lab_named(labs: dict[str, Lab], name: str | None) -> Lab | None:
+    """The lab of that name (class mode), or the run's only lab (name None)."""
     return labs.get(name) if name else next(iter(labs.values()), None)
 
 
@@ -313,7 +317,7 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
         "duration_s": round(report.duration, 3),
         "start": report.start, "stop": report.stop,  # epoch: when labs ran side by side
     }
-    return res.redact(record, res.secrets_of(lab)) if lab else record
+    return res.redact(record, state.secrets)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -399,7 +403,7 @@ def lab(pytestconfig: pytest.Config, xenlab_lab: str | None) -> Lab:
         labs = resolve_labs(pytestconfig)
     except pytest.UsageError as exc:
         pytest.fail(str(exc), pytrace=False)
-    return labs[xenlab_lab] if xenlab_lab else next(iter(labs.values()))
+    return _lab_named(labs, xenlab_lab)
 
 
 @pytest.fixture(scope="session")
@@ -577,7 +581,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 # The HTML report (pytest-html): the lab's summary on top, each scenario's steps with evidence.
 
-@pytest.hookimpl(optionalhook=True)
 def write_class_report(document: dict, path: Path) -> Path:
     """The class page at `path`, each lab's own page in labs/ beside it."""
     labs_dir = path.parent / "labs"
@@ -591,6 +594,7 @@ def write_class_report(document: dict, path: Path) -> Path:
     return path
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_html_results_summary(prefix: list, summary: list, postfix: list,
                                 session: pytest.Session) -> None:
     state = session.config.stash[STATE]

@@ -78,9 +78,10 @@ def lab_description(lab) -> dict[str, Any]:
             "bridge": lab.vars.get("bridge")}
 
 
-def secrets_of(lab) -> tuple[str, ...]:
-    """Every value a report must not show (xenlab.inventory.HostSpec.secrets, all hosts)."""
-    found = {s for spec in lab.hosts for s in spec.secrets}
+def secrets_of(*labs) -> tuple[str, ...]:
+    """Every value a report must not show (xenlab.inventory.HostSpec.secrets, all hosts of
+    every lab), longest first."""
+    found = {s for lab in labs for spec in lab.hosts for s in spec.secrets}
     return tuple(sorted(found, key=len, reverse=True))
 
 

@@ -5,6 +5,8 @@ import os
 import re
 import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -21,21 +23,8 @@ def _links_with_prefix() -> list[str]:
     return [line for line in out.splitlines() if f" {PREFIX}-" in line]
 
 
-def test_box_up_gives_the_articles_starting_state_and_down_leaves_nothing():
-    up = box("reset")
-    assert up.returncode == 0, f"box reset failed: {up.stderr[-2000:]}"
-    inventory = up.stdout.strip().splitlines()[-1]
-    assert inventory.endswith("inventory.ini"), f"last stdout line is not the inventory: {up.stdout!r}"
-    assert "answers over SSH" in up.stderr  # progress was shown
-    text = open(inventory).read()
-    for group in ("[iscsi_target]", "[xen_hosts]", "migration_role=source",
-                  "migration_role=destination", "ansible_ssh_private_key_file="):
-        assert group in text
-
-    # `box up` on a running box returns at once with the same inventory.
-    again = box("up", timeout=60)
-    assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == inventory
-
+def _check_starting_state() -> None:
+    """Xen 4.17 + dom0 on test1/test2, tgt on the target, the lab network, nothing configured."""
     for host in ("test1", "test2"):
         info = box_ssh(host, "xl info; xl list")
         assert info.returncode == 0, f"{host}: xl info failed: {info.stderr}"
@@ -69,15 +58,61 @@ def test_box_up_gives_the_articles_starting_state_and_down_leaves_nothing():
     root_addrs = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True).stdout
     assert "198.51.100." not in root_addrs
 
-    # A crashed run (its supervisor killed, QEMUs orphaned) is cleaned up by the next `up`.
+
+def test_box_up_gives_the_articles_starting_state_and_down_leaves_nothing():
+    up = box("reset", "--boot")
+    assert up.returncode == 0, f"box reset failed: {up.stderr[-2000:]}"
+    inventory = up.stdout.strip().splitlines()[-1]
+    assert inventory.endswith("inventory.ini"), f"last stdout line is not the inventory: {up.stdout!r}"
+    assert "answers over SSH" in up.stderr  # progress was shown
+    assert "box: booting" in up.stderr and "saved the booted hosts" in up.stderr, up.stderr
+    saved_at = time.time()
+    text = open(inventory).read()
+    for group in ("[iscsi_target]", "[xen_hosts]", "migration_role=source",
+                  "migration_role=destination", "ansible_ssh_private_key_file="):
+        assert group in text
+
+    # `box up` on a running box returns at once with the same inventory.
+    again = box("up", timeout=60)
+    assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == inventory
+
+    _check_starting_state()
+    # Something of the lab on a host: the next hosts must not have it.
+    assert box_ssh("test1", "mkdir /scsistore").returncode == 0
+
+    # A crashed run (its supervisor killed, QEMUs orphaned) is cleaned up by the next
+    # `up`, which resumes the hosts as saved after their boot.
     crashed = lifecycle.read_status()
     os.kill(crashed.supervisor, signal.SIGKILL)
     assert "partly running" in box("status").stdout
     again = box("up")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "cleanup: killing leftover box process" in again.stderr
+    assert "box: resuming target, test1, test2" in again.stderr, again.stderr
+    assert "box: booting" not in again.stderr, again.stderr
     fresh = lifecycle.read_status()
-    assert fresh.running and not set(fresh.vms.values()) & set(crashed.vms.values())
+    assert fresh.running and fresh.resumed
+    assert not set(fresh.vms.values()) & set(crashed.vms.values())
+    assert "resumed as saved after boot" in box("status").stdout
+    # The saved clock stood still while the checks above ran; each host's clock is
+    # right again (from its RTC), so logs and the migrated guest's time agree.
+    assert time.time() - saved_at > 10, "too little time passed to tell a stale clock"
+    for host in ("target", "test1", "test2"):
+        before = time.time()
+        seen = float(box_ssh(host, "date +%s.%N").stdout)
+        assert before - 1 <= seen <= time.time() + 1, f"{host}: clock {seen:.1f}, controller {before:.1f}"
+    _check_starting_state()  # fresh hosts: /scsistore made before the crash is gone
+
+    # A saved state that does not load: `up` says so, boots, and saves anew.
+    state = Path(fresh.resumed) / "test1.state"
+    with state.open("r+b") as f:
+        f.truncate(state.stat().st_size // 2)
+    broken = box("reset")
+    assert broken.returncode == 0, broken.stderr[-2000:]
+    assert "resuming the saved hosts failed (test1: " in broken.stderr, broken.stderr
+    assert "box: booting" in broken.stderr and "saved the booted hosts" in broken.stderr
+    assert not lifecycle.read_status().resumed
+    assert box_ssh("test1", "xl list").returncode == 0
 
     down = box("down", timeout=120)
     assert down.returncode == 0, down.stderr

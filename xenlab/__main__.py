@@ -14,9 +14,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     box = sub.add_parser("box", help="the lab-in-a-box (three QEMU VMs on this machine)")
     verbs = box.add_subparsers(dest="verb", required=True)
-    verbs.add_parser("up", help="build the image if needed, boot the hosts, print the inventory path")
+    for verb, text in (("up", "build the image if needed, start the hosts (resumed as saved after "
+                               "their first boot), print the inventory path"),
+                       ("reset", "down, then up with fresh hosts")):
+        p = verbs.add_parser(verb, help=text)
+        p.add_argument("--boot", action="store_true",
+                       help="boot the hosts instead of resuming their saved state (and save anew)")
     verbs.add_parser("down", help="stop every VM by PID, delete namespaces and taps")
-    verbs.add_parser("reset", help="down, then up with fresh hosts")
     verbs.add_parser("status", help="what runs")
     verbs.add_parser("setup", help="install the host packages the box needs")
     p = verbs.add_parser("class-inventory", help="write an inventory listing the running box as "
@@ -44,7 +48,7 @@ def run_box(args: argparse.Namespace) -> int:
         if args.verb in ("up", "reset"):
             if args.verb == "reset":
                 lifecycle.down(progress)
-            print(lifecycle.up(progress))
+            print(lifecycle.up(progress, boot=args.boot))
         elif args.verb == "down":
             lifecycle.down(progress)
         elif args.verb == "status":

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..wait import WaitTimeout, wait_for
+from . import snapshot
 from .host import BoxError, Progress
-from .image import ensure_image
+from .image import BaseImage, ensure_image
 from .inventory import write_inventory
 from .paths import PREFIX, run_dir, state_root
 from .seed import IDENTITIES, VmIdentity, ensure_keypair, known_hosts_line, write_seed
@@ -24,6 +25,7 @@ HOST_PACKAGES = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-util
                  "ssh-keygen": "openssh-client", "ip": "iproute2",
                  "ping": "iputils-ping"}  # ping: the probe's own tests, on loopback
 BOOT_DEADLINE_S = 300.0
+RESUME_DEADLINE_S = 120.0  # resumed hosts answer in ~10 s; past this, boot them instead
 READY_PROBE_S = 15.0  # one readiness probe (ssh waits for a banner beyond ConnectTimeout)
 STOP_DEADLINE_S = 30.0
 
@@ -37,6 +39,7 @@ def client_key() -> Path:
 class Status:
     supervisor: int | None
     vms: dict[str, int | None]  # name -> live QEMU pid (None when gone)
+    resumed: str | None = None  # folder of the saved hosts they were resumed from; None: booted
 
     @property
     def running(self) -> bool:
@@ -62,7 +65,8 @@ def read_status() -> Status:
     sup = state.get("supervisor")
     return Status(sup if _alive(sup) else None,
                   {name: (vm["pid"] if _alive(vm["pid"]) else None)
-                   for name, vm in state.get("vms", {}).items()})
+                   for name, vm in state.get("vms", {}).items()},
+                  state.get("resumed"))
 
 
 def box_processes() -> list[int]:
@@ -104,8 +108,12 @@ def cleanup_leftovers(progress: Progress) -> None:
     (run_dir() / "state.json").unlink(missing_ok=True)
 
 
-def up(progress: Progress) -> Path:
-    """Bring the box up (image built if needed); returns the inventory path."""
+def up(progress: Progress, boot: bool = False) -> Path:
+    """Bring the box up (image built if needed); returns the inventory path.
+
+    Resumes the saved booted hosts (see snapshot.py) when there are any for this
+    image and set-up, unless boot; else boots the hosts and saves them for next time.
+    """
     run = run_dir()
     status = read_status()
     if status.running:
@@ -114,23 +122,58 @@ def up(progress: Progress) -> Path:
     cleanup_leftovers(progress)
     ensure_host_packages(progress)
     image = ensure_image(progress, os.environ.get("XENLAB_MIRROR"))
+    pubkey = ensure_keypair(client_key(), "xenlab-controller")
+    key = snapshot.snapshot_key(image, pubkey)
+    saved = None if boot else snapshot.saved(image, key)
+    if saved:
+        inventory = _start(image, pubkey, saved, progress)
+        try:
+            snapshot.resume(run, _starting_or_alive)
+            wait_ready(progress, set_clock=True, deadline=RESUME_DEADLINE_S)
+            return inventory
+        except BoxError as exc:
+            progress(f"box: resuming the saved hosts failed ({exc}); booting them instead")
+            down(progress)
+            snapshot.forget(image, key)
+    inventory = _start(image, pubkey, None, progress)
+    wait_ready(progress)
+    try:
+        snapshot.save(run, image, key, progress)
+    except (BoxError, OSError) as exc:
+        progress(f"box: could not save the booted hosts ({exc}); the next up boots them again")
+    return inventory
+
+
+def _starting_or_alive(name: str) -> bool:
+    status = read_status()
+    return not status.vms or bool(status.vms.get(name))
+
+
+def _start(image: BaseImage, pubkey: str, saved: Path | None, progress: Progress) -> Path:
+    """Fresh run folder (overlays, seeds, inventory); start the supervisor; the inventory path."""
+    run = run_dir()
     if run.exists():
         shutil.rmtree(run)
     run.mkdir(parents=True)
-    pubkey = ensure_keypair(client_key(), "xenlab-controller")
+    if saved:
+        snapshot.prepare(saved, run)
     for vm in IDENTITIES:
-        make_overlay(image, run / f"{vm.name}.qcow2")
+        if not saved:
+            make_overlay(image, run / f"{vm.name}.qcow2")
         write_seed(vm, run, pubkey)
     make_data_disk(run / "lun.raw")
     (run / "known_hosts").write_text("".join(known_hosts_line(vm, run) + "\n" for vm in IDENTITIES))
     inventory = write_inventory(run / "inventory.ini", image, client_key(), run / "known_hosts")
-    progress("box: starting target, test1, test2 (QEMU TCG)")
+    if saved:
+        progress(f"box: resuming target, test1, test2 as saved after boot "
+                 f"({snapshot.saved_at(saved)}; `box up --boot` boots them instead)")
+    else:
+        progress("box: booting target, test1, test2 (QEMU TCG)")
     with (run / "supervisor.log").open("w") as log:
         subprocess.Popen([sys.executable, "-m", "xenlab.box.supervisor", str(image.folder),
-                          str(run)],
+                          str(run), *([str(saved)] if saved else [])],
                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]))
-    wait_ready(progress)
     return inventory
 
 
@@ -142,22 +185,26 @@ def ssh_command(vm: VmIdentity, *remote: str) -> list[str]:
             "root@127.0.0.1", *remote]
 
 
-def _ready_check(vm: VmIdentity) -> list[str]:
+def _ready_check(vm: VmIdentity, set_clock: bool = False) -> list[str]:
     # sshd answers, the lab network is configured and, on Xen hosts, xl answers
     # (xenstored is up). Not the whole boot: gettys and timers may still start.
-    check = "systemctl is-active --quiet networking && ip -4 -o addr show eth0 | grep -q inet"
+    # A resumed host's clock stood still while it was saved; its RTC did not.
+    check = "hwclock --hctosys && " if set_clock else ""
+    check += "systemctl is-active --quiet networking && ip -4 -o addr show eth0 | grep -q inet"
     if vm.name != "target":
         check += " && xl info >/dev/null"
     return ssh_command(vm, check)
 
 
-def wait_ready(progress: Progress) -> None:
+def wait_ready(progress: Progress, set_clock: bool = False,
+               deadline: float = BOOT_DEADLINE_S) -> None:
     """Return when every host answers over SSH and is ready for the lab (checked at once)."""
     pending = {vm.name: vm for vm in IDENTITIES}
 
     def probe(vm: VmIdentity) -> tuple[str, subprocess.CompletedProcess | None]:
         try:
-            return vm.name, subprocess.run(_ready_check(vm), capture_output=True, text=True,
+            return vm.name, subprocess.run(_ready_check(vm, set_clock), capture_output=True,
+                                           text=True,
                                            timeout=READY_PROBE_S, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return vm.name, None
@@ -183,7 +230,7 @@ def wait_ready(progress: Progress) -> None:
         return not pending, "; ".join(seen)
 
     try:
-        wait_for(check, timeout=BOOT_DEADLINE_S, interval=1.0, what="box hosts ready")
+        wait_for(check, timeout=deadline, interval=1.0, what="box hosts ready")
     except WaitTimeout as exc:
         raise BoxError(str(exc)) from None
 
@@ -219,7 +266,8 @@ def describe() -> str:
     if not status.vms and not box_processes():
         return "box: down"
     lines = [f"box: {'running' if status.running else 'partly running'} "
-             f"(supervisor {status.supervisor or 'gone'})"]
+             f"(supervisor {status.supervisor or 'gone'}; "
+             f"{'resumed as saved after boot' if status.resumed else 'booted'})"]
     for vm in IDENTITIES:
         pid = status.vms.get(vm.name)
         rss = _rss_mib(pid) if pid else 0

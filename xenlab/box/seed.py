@@ -55,6 +55,7 @@ IDENTITIES = tuple(VmIdentity(name, i) for i, name in enumerate(("target", "test
 def ensure_keypair(path: Path, comment: str) -> str:
     """An ed25519 key pair at path (made once); returns the public key line."""
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         sh(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)])
     return Path(f"{path}.pub").read_text().strip()
 
@@ -69,20 +70,25 @@ def mgmt_interface() -> str:
             f"auto eth1\niface eth1 inet static\n    address {MGMT_ADDRESS}\n")
 
 
-def write_seed(vm: VmIdentity, folder: Path, client_pubkey: str) -> Path:
-    """The seed tar for one VM; returns its path."""
-    host_key = folder / f"{vm.name}.hostkey"
-    ensure_keypair(host_key, f"root@{vm.name}")
-    files = {
+def seed_files(vm: VmIdentity, client_pubkey: str, host_key: str, host_pub: str) -> dict[str, str]:
+    """What the seed disk puts over / of one VM at its first boot: path -> text."""
+    return {
         "etc/hostname": f"{vm.name}\n",
         "etc/hosts": f"127.0.0.1 localhost\n127.0.1.1 {vm.name}\n",
         "etc/network/interfaces.d/eth0": lab_interface(vm),
         "etc/network/interfaces.d/eth1": mgmt_interface(),
         "etc/iscsi/initiatorname.iscsi": f"InitiatorName={vm.initiator_name}\n",
         "root/.ssh/authorized_keys": client_pubkey + "\n",
-        "etc/ssh/ssh_host_ed25519_key": host_key.read_text(),
-        "etc/ssh/ssh_host_ed25519_key.pub": Path(f"{host_key}.pub").read_text(),
+        "etc/ssh/ssh_host_ed25519_key": host_key,
+        "etc/ssh/ssh_host_ed25519_key.pub": host_pub,
     }
+
+
+def write_seed(vm: VmIdentity, folder: Path, client_pubkey: str) -> Path:
+    """The seed tar for one VM (its host key made unless already in folder); returns its path."""
+    host_key = folder / f"{vm.name}.hostkey"
+    ensure_keypair(host_key, f"root@{vm.name}")
+    files = seed_files(vm, client_pubkey, host_key.read_text(), Path(f"{host_key}.pub").read_text())
     seed = folder / f"{vm.name}.seed.tar"
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:

@@ -1,6 +1,6 @@
 """The box's supervisor: parent of the QEMU processes, reaps them, stops them by PID.
 
-`box up` starts it detached (`python -m xenlab.box.supervisor IMAGE_DIR`) and
+`box up` starts it detached (`python -m xenlab.box.supervisor IMAGE_DIR RUN [SAVED]`) and
 returns once the hosts answer; it lives as long as the box. On SIGTERM it
 stops every VM by PID (SIGTERM, then SIGKILL after a deadline), deletes the
 network namespace and removes state.json.
@@ -42,8 +42,10 @@ def stop_process(proc: subprocess.Popen, grace: float = STOP_GRACE_S) -> None:
         proc.wait(timeout=grace)
 
 
-def main(image_dir: str, run_folder: str) -> int:
+def main(image_dir: str, run_folder: str, saved: str | None = None) -> int:
+    """Start the VMs (from the saved hosts in folder `saved` when given) and wait on them."""
     run = Path(run_folder)
+    resume = Path(saved) if saved else None
     assert run == run_dir(), f"supervisor for {run} started with XENLAB_STATE for {run_dir()}"
     image = BaseImage(Path(image_dir))
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -56,10 +58,13 @@ def main(image_dir: str, run_folder: str) -> int:
             fd = open_tap(tap_name(vm.name))
             with (run / f"{vm.name}.qemu.log").open("w") as log:
                 procs[vm.name] = subprocess.Popen(
-                    qemu_command(vm, image, run, fd), pass_fds=(fd,),
+                    qemu_command(vm, image, run, fd,
+                                 resume / f"{vm.name}.state" if resume else None),
+                    pass_fds=(fd,),
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
             os.close(fd)
         state = {"supervisor": os.getpid(), "started": time.time(), "image": str(image.folder),
+                 "resumed": str(resume) if resume else None,
                  "vms": {name: {"pid": p.pid, "ssh_port": vm.ssh_port}
                          for (name, p), vm in zip(procs.items(), IDENTITIES)}}
         tmp = state_file.with_suffix(".tmp")
@@ -83,4 +88,4 @@ def main(image_dir: str, run_folder: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(*sys.argv[1:4]))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
+import shlex
 import struct
 from pathlib import Path
 
@@ -89,8 +90,13 @@ def make_data_disk(path: Path) -> None:
     sh(["qemu-img", "create", "-q", "-f", "raw", str(path), str(DATA_DISK_BYTES)])
 
 
-def qemu_command(vm: VmIdentity, image: BaseImage, run: Path, tap_fd: int) -> list[str]:
-    """The QEMU command line of one host (Xen host, or the plain-Linux target)."""
+def qemu_command(vm: VmIdentity, image: BaseImage, run: Path, tap_fd: int,
+                 incoming: Path | None = None) -> list[str]:
+    """The QEMU command line of one host (Xen host, or the plain-Linux target).
+
+    With `incoming` (a state file saved by snapshot.save), QEMU loads the saved
+    machine instead of booting it, and waits paused for `cont`.
+    """
     linux = LINUX_ARGS.format(mid=vm.machine_id, name=vm.name)
     cmd = ["qemu-system-x86_64", "-name", f"{PREFIX}-{vm.name}", "-machine", "pc",
            "-accel", "tcg,tb-size=256", "-smp", "1", "-display", "none",
@@ -116,6 +122,9 @@ def qemu_command(vm: VmIdentity, image: BaseImage, run: Path, tap_fd: int) -> li
             "-drive", f"file={run / (vm.name + '.seed.tar')},if=none,id=seed,format=raw,readonly=on",
             "-device", "virtio-blk-pci,drive=seed,addr=0x7",
             "-chardev", f"socket,id=ser0,path={run / (vm.name + '.console')},server=on,wait=off,"
-                        f"logfile={run / (vm.name + '.log')}",
-            "-serial", "chardev:ser0"]
+                        f"logfile={run / (vm.name + '.log')},logappend=on",
+            "-serial", "chardev:ser0",
+            "-qmp", f"unix:{run / (vm.name + '.qmp')},server=on,wait=off"]
+    if incoming is not None:
+        cmd += ["-incoming", f"exec:cat {shlex.quote(str(incoming))}"]
     return cmd

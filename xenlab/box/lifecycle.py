@@ -204,8 +204,8 @@ def wait_ready(progress: Progress, set_clock: bool = False,
     def probe(vm: VmIdentity) -> tuple[str, subprocess.CompletedProcess | None]:
         try:
             return vm.name, subprocess.run(_ready_check(vm, set_clock), capture_output=True,
-                                           text=True,
-                                           timeout=READY_PROBE_S, stdin=subprocess.DEVNULL)
+                                           text=True, timeout=READY_PROBE_S,
+                                           stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return vm.name, None
 

@@ -1,7 +1,7 @@
 """The booted hosts, saved: a warm `box up` resumes them instead of booting them.
 
 Booting Xen and dom0 under TCG, three VMs on two cores, takes about 65 s; loading
-the hosts' saved state takes about 10 s. The first `box up` (after an image build,
+the hosts' saved state until they answer takes about 5 s. The first `box up` (after an image build,
 or after anything that shapes the VMs changed) boots the hosts, waits until they
 answer, then saves each VM: paused, its RAM and devices go to a file by QEMU's own
 migration to a file, its disk overlay, SSH host keys and console log are copied
@@ -22,9 +22,9 @@ import shlex
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from ..wait import WaitTimeout, wait_for
@@ -164,7 +164,11 @@ def save(run: Path, image: BaseImage, key: str, progress: Progress) -> Path:
                 qmp("cont")
 
     started = time.monotonic()
-    _each(save_one)
+    try:
+        _each(save_one)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     (partial / "meta.json").write_text(json.dumps(
         {"key": key, "saved": time.strftime("%Y-%m-%d %H:%M:%S %Z")}, indent=1))
     shutil.rmtree(folder, ignore_errors=True)

@@ -156,10 +156,11 @@ def _start(image: BaseImage, pubkey: str, saved: Path | None, progress: Progress
         shutil.rmtree(run)
     run.mkdir(parents=True)
     if saved:
-        snapshot.prepare(saved, run)
-    for vm in IDENTITIES:
-        if not saved:
+        snapshot.prepare(saved, run)  # overlays of the saved disks, the saved host keys
+    else:
+        for vm in IDENTITIES:
             make_overlay(image, run / f"{vm.name}.qcow2")
+    for vm in IDENTITIES:
         write_seed(vm, run, pubkey)
     make_data_disk(run / "lun.raw")
     (run / "known_hosts").write_text("".join(known_hosts_line(vm, run) + "\n" for vm in IDENTITIES))

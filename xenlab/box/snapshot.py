@@ -99,9 +99,14 @@ def snapshot_key(image: BaseImage, client_pubkey: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _kept(vm: VmIdentity) -> tuple[str, ...]:
+    """Run-folder files copied as they are: into the saved folder, and back at each resume."""
+    return (f"{vm.name}.hostkey", f"{vm.name}.hostkey.pub", f"{vm.name}.log")
+
+
 def _files(vm: VmIdentity) -> tuple[str, ...]:
-    return (f"{vm.name}.state", f"{vm.name}.qcow2", f"{vm.name}.hostkey",
-            f"{vm.name}.hostkey.pub", f"{vm.name}.log")
+    """Everything saved of one VM: its machine state, its disk overlay, and the kept files."""
+    return (f"{vm.name}.state", f"{vm.name}.qcow2", *_kept(vm))
 
 
 def saved(image: BaseImage, key: str) -> Path | None:
@@ -158,7 +163,7 @@ def save(run: Path, image: BaseImage, key: str, progress: Progress) -> Path:
                 except WaitTimeout as exc:
                     raise BoxError(str(exc)) from None
                 # The migration flushed the overlay and stopped writing it: copy it now.
-                for name in _files(vm)[1:]:
+                for name in (f"{vm.name}.qcow2", *_kept(vm)):
                     shutil.copyfile(run / name, partial / name)
             finally:
                 qmp("cont")
@@ -184,7 +189,7 @@ def prepare(folder: Path, run: Path) -> None:
     for vm in IDENTITIES:
         sh(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
             "-b", str(folder / f"{vm.name}.qcow2"), str(run / f"{vm.name}.qcow2")])
-        for name in _files(vm)[2:]:
+        for name in _kept(vm):
             shutil.copyfile(folder / name, run / name)
 
 

@@ -242,6 +242,8 @@ class Fault:
     repair_cmd: str
     # after the repair, until each of these succeeds on its host (e.g. sessions back)
     settled: tuple[tuple[str, str], ...] = ()
+    # hosts whose iscsid is held (SIGSTOP) while the repair runs, then let go
+    held: tuple[str, ...] = ()
 
 
 LOGGED_IN = ("iscsiadm -m session -P 1 | grep -q 'iSCSI Session State: LOGGED_IN' && "
@@ -276,8 +278,13 @@ FAULTS = [
     Fault(4, "test2", "free for the guest", "MiB free", EATER, UNEAT),
     # The target's daemon stopped (its unit takes the target offline): the initiators
     # keep their sessions in recovery and log back in once it is started again.
+    # Their iscsid is held while tgt starts: a reconnect that lands while tgtd is still
+    # setting up (listening, target not yet defined) has it close the connection, and
+    # Debian 12's iscsid (2.1.8) then loops on "can't bind conn ... retcode -107"
+    # forever (open-iscsi issue #387; measured here: 1 stuck host in 4 restarts).
     Fault(1, "target", "tgtd answering", "not connected", "systemctl stop tgt",
-          "systemctl start tgt", (("test1", LOGGED_IN), ("test2", LOGGED_IN))),
+          "systemctl start tgt", (("test1", LOGGED_IN), ("test2", LOGGED_IN)),
+          held=("test1", "test2")),
     # Last: logging out takes the shared disk away from under test2's mount.
     Fault(2, "test2", f"an iSCSI session to {IQN}", "saw no session",
           f"umount /scsistore; iscsiadm -m node -T {IQN} -u",
@@ -294,7 +301,12 @@ def test_a_broken_stage_fails_alone_and_names_host_expected_seen(inventory, tmp_
     try:
         results, out = run(inventory, tmp_path, "-m", "not migration", f"--baseline={baseline}")
     finally:
-        repaired = box_ssh(fault.host, fault.repair_cmd)
+        held = [h for h in fault.held if box_ssh(h, "pkill -STOP -x iscsid").returncode == 0]
+        try:
+            repaired = box_ssh(fault.host, fault.repair_cmd)
+        finally:
+            for host in held:
+                box_ssh(host, "pkill -CONT -x iscsid")
         for host, command in fault.settled:
             wait_for(lambda h=host, c=command: (box_ssh(h, c).returncode == 0, "not yet"),
                      timeout=120, interval=2, what=f"{host}: {command}")

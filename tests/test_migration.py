@@ -26,6 +26,8 @@ from xenlab.remote import Host, LocalTransport
 from xenlab.toolstack import _DETECT, Xl, Xm, detect
 from xenlab.wait import WaitTimeout, wait_for
 
+from .replaykit import replayed
+
 TESTS = Path(__file__).parent
 DATA, REPLAY = TESTS / "data", TESTS / "replay"
 T0 = 1_795_642_000.0
@@ -35,37 +37,7 @@ def captured(path: str) -> str:
     return (TESTS / path).read_text(encoding="utf-8")
 
 
-# --- replaying real captures ------------------------------------------------------------
-
-class Replay:
-    """A Transport answering each command line with its recorded (rc, stdout, stderr).
-
-    A list of answers is served in order (the last one repeats): `xl list`
-    before and after the migration.
-    """
-
-    def __init__(self, answers: dict[str, tuple | list[tuple]]) -> None:
-        self.answers = {line: list(a) if isinstance(a, list) else [a]
-                        for line, a in answers.items()}
-        self.sent: list[str] = []
-
-    def exec(self, command: str, stdin, timeout):
-        line = shlex.split(command)[-1]  # Host sends: timeout -k 5 T sh -c LINE
-        self.sent.append(line)
-        if line not in self.answers:
-            raise AssertionError(f"no recorded answer for {line!r}")
-        queue = self.answers[line]
-        rc, out, err = queue.pop(0) if len(queue) > 1 else queue[0]
-        return rc, out.encode(), err.encode()
-
-    def close(self) -> None:
-        pass
-
-
-def replayed(name: str, answers: dict, mode: str = "verify") -> tuple[Host, Replay]:
-    transport = Replay(answers)
-    return Host(HostSpec(name, "192.0.2.1"), mode, transport=transport), transport
-
+# --- replaying real captures (tests/replaykit.py) ----------------------------------------
 
 def ok(path: str) -> tuple[int, str, str]:
     return 0, captured(path), ""

@@ -274,6 +274,7 @@ def test_iscsiadm_session_detail_p3():
         "sid": 1,
         "state": "LOGGED_IN",
         "connection_state": "LOGGED IN",
+        "iscsid_state": "NO CHANGE",
         "disks": ["sdb"],
     }
 

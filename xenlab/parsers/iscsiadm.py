@@ -50,6 +50,7 @@ class IscsiSessionDetail:
     sid: int
     state: str | None
     connection_state: str | None
+    iscsid_state: str | None  # 'Internal iscsid Session State', e.g. REOPEN in recovery
     disks: tuple[str, ...]
 
 
@@ -137,5 +138,6 @@ def _detail(fields: dict) -> IscsiSessionDetail:
         sid=to_int(fields["SID"], "SID"),
         state=fields.get("iSCSI Session State"),
         connection_state=fields.get("iSCSI Connection State"),
+        iscsid_state=fields.get("Internal iscsid Session State"),
         disks=tuple(fields["disks"]),
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xenlab.checks import expect
-from xenlab.parsers import (BlockDevice, parse_discovery, parse_lsblk_json,
-                            parse_session_detail, parse_sessions)
+from xenlab.parsers import (BlockDevice, IscsiSessionDetail, parse_discovery,
+                            parse_lsblk_json, parse_session_detail, parse_sessions)
 from xenlab.remote import Host
 
 NO_SESSIONS = 21  # iscsiadm's exit status for "No active sessions"
@@ -46,8 +46,20 @@ def check_session(host: Host, iqn: str, portal: str) -> tuple[str, ...]:
     mine = [s for s in sessions if s.iqn == iqn and s.address == portal]
     expect(bool(mine), host.name, f"an iSCSI session to {iqn} at {portal}",
            ", ".join(f"{s.iqn} at {s.address}" for s in sessions) or "no session")
-    expect(mine[0].state == "LOGGED_IN", host.name, f"session to {iqn} LOGGED_IN", mine[0].state)
+    expect(mine[0].state == "LOGGED_IN", host.name, f"session to {iqn} LOGGED_IN",
+           session_state(mine[0]))
     return mine[0].disks
+
+
+def session_state(session: IscsiSessionDetail) -> str:
+    """What a session's state says, with the way out when iscsid is reopening it."""
+    seen = (f"{session.state} (connection {session.connection_state}, "
+            f"iscsid {session.iscsid_state})")
+    if session.iscsid_state == "REOPEN":
+        seen += ("; iscsid is reconnecting: if the target answers and this lasts, iscsid "
+                 "may be stuck (\"can't bind conn\" in its log, open-iscsi issue #387); "
+                 "`systemctl restart iscsid` on this host recovers the session")
+    return seen
 
 
 def shared_disk(host: Host, iqn: str, portal: str, device: str) -> SharedDisk:

@@ -1,0 +1,38 @@
+"""A Transport that answers with real captured output: stage code runs on a real `Host`
+without a lab, and a command nobody recorded is an error (no fake tools)."""
+from __future__ import annotations
+
+import shlex
+
+from xenlab.inventory import HostSpec
+from xenlab.remote import Host
+
+
+class Replay:
+    """A Transport answering each command line with its recorded (rc, stdout, stderr).
+
+    A list of answers is served in order (the last one repeats): `xl list`
+    before and after the migration.
+    """
+
+    def __init__(self, answers: dict[str, tuple | list[tuple]]) -> None:
+        self.answers = {line: list(a) if isinstance(a, list) else [a]
+                        for line, a in answers.items()}
+        self.sent: list[str] = []
+
+    def exec(self, command: str, stdin, timeout):
+        line = shlex.split(command)[-1]  # Host sends: timeout -k 5 T sh -c LINE
+        self.sent.append(line)
+        if line not in self.answers:
+            raise AssertionError(f"no recorded answer for {line!r}")
+        queue = self.answers[line]
+        rc, out, err = queue.pop(0) if len(queue) > 1 else queue[0]
+        return rc, out.encode(), err.encode()
+
+    def close(self) -> None:
+        pass
+
+
+def replayed(name: str, answers: dict, mode: str = "verify") -> tuple[Host, Replay]:
+    transport = Replay(answers)
+    return Host(HostSpec(name, "192.0.2.1"), mode, transport=transport), transport

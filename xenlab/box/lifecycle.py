@@ -159,7 +159,7 @@ def _start(image: BaseImage, pubkey: str, saved: Path | None, progress: Progress
         snapshot.prepare(saved, run)  # overlays of the saved disks, the saved host keys
     else:
         for vm in IDENTITIES:
-            make_overlay(image, run / f"{vm.name}.qcow2")
+            make_overlay(image.disk, "raw", run / f"{vm.name}.qcow2")
     for vm in IDENTITIES:
         write_seed(vm, run, pubkey)
     make_data_disk(run / "lun.raw")

@@ -31,7 +31,7 @@ from ..wait import WaitTimeout, wait_for
 from .host import BoxError, Progress, sh
 from .image import BaseImage
 from .seed import IDENTITIES, VmIdentity, seed_files
-from .vm import qemu_command
+from .vm import make_overlay, qemu_command
 
 FORMAT = 1  # bump when what is saved, or how, changes
 SAVE_DEADLINE_S = 120.0
@@ -187,8 +187,7 @@ def save(run: Path, image: BaseImage, key: str, progress: Progress) -> Path:
 def prepare(folder: Path, run: Path) -> None:
     """Fresh overlays over the saved disks; host keys and console logs as saved."""
     for vm in IDENTITIES:
-        sh(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
-            "-b", str(folder / f"{vm.name}.qcow2"), str(run / f"{vm.name}.qcow2")])
+        make_overlay(folder / f"{vm.name}.qcow2", "qcow2", run / f"{vm.name}.qcow2")
         for name in _kept(vm):
             shutil.copyfile(folder / name, run / name)
 

@@ -82,8 +82,10 @@ def open_tap(name: str) -> int:
     return fd
 
 
-def make_overlay(image: BaseImage, path: Path) -> None:
-    sh(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(image.disk), str(path)])
+def make_overlay(backing: Path, backing_format: str, path: Path) -> None:
+    """A qcow2 overlay at path over backing (the base image, raw; or a saved host's qcow2)."""
+    sh(["qemu-img", "create", "-q", "-f", "qcow2", "-F", backing_format, "-b", str(backing),
+        str(path)])
 
 
 def make_data_disk(path: Path) -> None:

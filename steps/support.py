@@ -18,9 +18,9 @@ def check_each(hosts: Iterable[Host], check: Callable[[Host], T]) -> list[T]:
         except LabCheckFailed as exc:
             return exc
     results = on_each(hosts, guarded)
-    failures = [str(r) for r in results if isinstance(r, LabCheckFailed)]
+    failures = [f for r in results if isinstance(r, LabCheckFailed) for f in r.failures]
     if failures:
-        raise LabCheckFailed("; ".join(failures))
+        raise LabCheckFailed(*failures)
     return results
 
 

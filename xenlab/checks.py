@@ -1,6 +1,11 @@
 """How a lab check fails, and how a hazard is reported.
 
-A failed check is one line: the host, what was expected, what was seen.
+A failed check is data: `CheckFailure(host, expected, seen)`, raised inside a
+`LabCheckFailed` (one or more of them: a check run on every host at once fails
+once, naming each host that failed). The terminal line, the results JSON, the
+grid and the HTML report read those fields; nothing parses the text back.
+Its one line is `host: expected E; saw S`.
+
 A hazard (a lab that works but is unsafe, as the article's is in places) is a
 warning that says why it matters and what is safe instead; `--strict` makes it
 a failure.
@@ -8,16 +13,49 @@ a failure.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from typing import NoReturn
+from dataclasses import asdict, dataclass
+from typing import Any, NoReturn
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    """What one check expected on one host and what it saw there."""
+
+    host: str
+    expected: str
+    seen: str
+    text: str = ""  # the whole line, where it is not "expected ...; saw ..." (a refusal)
+
+    def __str__(self) -> str:
+        return self.text or f"{self.host}: expected {self.expected}; saw {self.seen}"
+
+    def data(self) -> dict[str, Any]:
+        """The failure for the results JSON and the reports."""
+        return {**asdict(self), "line": str(self)}
 
 
 class LabCheckFailed(AssertionError):
-    """A lab is not in the state a step states (one line: host, expected, seen)."""
+    """A lab is not in the state a step states: the failures, each host/expected/seen."""
+
+    def __init__(self, *failures: CheckFailure, sep: str = "; ") -> None:
+        if not failures:
+            raise ValueError("LabCheckFailed needs at least one CheckFailure")
+        self.failures = failures
+        super().__init__(sep.join(str(f) for f in failures))
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The hosts the failures name, first named first, each once."""
+        return tuple(dict.fromkeys(f.host for f in self.failures))
 
 
 def fail(host: str, expected: str, seen: str) -> NoReturn:
-    raise LabCheckFailed(f"{host}: expected {expected}; saw {seen}")
+    raise LabCheckFailed(CheckFailure(host, expected, seen))
+
+
+def refuse(host: str, expected: str, seen: str, text: str) -> NoReturn:
+    """A check that refuses to go on (build mode's safety), with its own one line."""
+    raise LabCheckFailed(CheckFailure(host, expected, seen, text=f"{host}: {text}"))
 
 
 def expect(ok: bool, host: str, expected: str, seen: object) -> None:
@@ -43,5 +81,6 @@ class Finding:
 def report(finding: Finding, strict: bool) -> None:
     """Warn about a hazard; with --strict, fail the step instead."""
     if strict:
-        raise LabCheckFailed(f"[strict] {finding.line()}")
+        raise LabCheckFailed(CheckFailure(finding.host, f"no hazard ({finding.safe})",
+                                          finding.what, text=f"[strict] {finding.line()}"))
     warnings.warn(LabHazard(finding.line()), stacklevel=2)

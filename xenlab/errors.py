@@ -5,7 +5,13 @@ SAW_CHARS = 200
 
 
 class XenlabError(Exception):
-    """Base class of every error xenlab raises on purpose."""
+    """Base class of every error xenlab raises on purpose.
+
+    `host`: the lab host the error is about, when there is one (set by whoever
+    raises it, read by the reports: never recovered from the message).
+    """
+
+    host: str | None = None
 
 
 class ParseError(XenlabError):
@@ -45,6 +51,10 @@ class ReadOnlyViolation(XenlabError):
     Raised before anything is sent to the host.
     """
 
+    def __init__(self, message: str, host: str | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+
 
 class RemoteError(XenlabError):
     """Something went wrong talking to a lab host (one-line message)."""
@@ -53,6 +63,10 @@ class RemoteError(XenlabError):
 class HostUnreachable(RemoteError):
     """No SSH session to the host: refused, timed out, DNS, auth, host key."""
 
+    def __init__(self, message: str, host: str | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+
 
 class CommandError(RemoteError):
     """A command ran but did not end as expected; `result` holds what was seen."""
@@ -60,6 +74,7 @@ class CommandError(RemoteError):
     def __init__(self, message: str, result) -> None:
         super().__init__(message)
         self.result = result
+        self.host = result.host
 
 
 class CommandFailed(CommandError):

@@ -11,6 +11,7 @@ Every remote command has a deadline and every wait ends with what it saw last.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
 import posixpath
 import re
@@ -219,8 +220,11 @@ def guest_start(toolstack: Toolstack, config_path: str, name: str,
         return check_runs_on(toolstack, name, timeout)
     except LabCheckFailed as exc:  # e.g. "Domain 5 has shut down, reason code 3" (a crash)
         said = toolstack.last_log_line(name)
-        raise LabCheckFailed(f"{exc} ({toolstack.log_path.format(name=name)}: {said})"
-                             if said else str(exc)) from None
+        if not said:
+            raise
+        raise LabCheckFailed(*(dataclasses.replace(
+            f, seen=f"{f.seen} ({toolstack.log_path.format(name=name)}: {said})")
+            for f in exc.failures)) from None
 
 
 def guest_netfront_path(dom0_module: str) -> str:
@@ -555,6 +559,6 @@ def assert_live(record: MigrationRecord, downtime_max_s: float) -> None:
         try:
             check(record)
         except LabCheckFailed as exc:
-            failures.append(str(exc))
+            failures.extend(exc.failures)
     if failures:
-        raise LabCheckFailed(" | ".join(failures))
+        raise LabCheckFailed(*failures, sep=" | ")

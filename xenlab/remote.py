@@ -225,7 +225,7 @@ class ParamikoTransport:
         return client
 
     def _unreachable(self, why: str) -> HostUnreachable:
-        return HostUnreachable(f"{self.spec.name} ({self.spec.endpoint}): {why}")
+        return HostUnreachable(f"{self.spec.name} ({self.spec.endpoint}): {why}", self.spec.name)
 
 
 _NO_HANDSHAKE = ("Error reading SSH protocol banner", "No existing session")
@@ -367,7 +367,7 @@ class Host:
         if self.mode != "build":
             raise ReadOnlyViolation(
                 f"{self.name}: `{_shown(self._redact(_render(command, args)))}` writes to the "
-                f"host; refused in {self.mode} mode (writes need --lab-mode=build)")
+                f"host; refused in {self.mode} mode (writes need --lab-mode=build)", self.name)
         return self._unguarded(command, args, **kwargs)
 
     def migrate(self, command: str, *args: object, **kwargs) -> Result:

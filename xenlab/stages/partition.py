@@ -1,7 +1,7 @@
 """Stage 3: one partition and a filesystem on the shared disk (destructive, done once)."""
 from __future__ import annotations
 
-from xenlab.checks import LabCheckFailed, expect, fail
+from xenlab.checks import expect, fail, refuse
 from xenlab.parsers import BlockDevice, FdiskPartition, parse_fdisk_list, parse_lsblk_json
 from xenlab.remote import Host
 
@@ -52,15 +52,16 @@ def refuse_unless_blank(host: Host, dev: BlockDevice, partition: str, fstype: st
                                            for c in dev.children) or "no partition"))
     mounted = [c.path for c in (dev, *dev.children) if c.mountpoint]
     if mounted:
-        raise LabCheckFailed(f"{host.name}: refusing to partition or format {dev.path}: "
-                             f"{', '.join(mounted)} mounted")
+        refuse(host.name, f"{dev.path} not in use", f"{', '.join(mounted)} mounted",
+               f"refusing to partition or format {dev.path}: {', '.join(mounted)} mounted")
     foreign = [f"{c.path} holds {c.fstype}" for c in (dev, *dev.children)
                if c.fstype and c.fstype != fstype]
     other_parts = [c.path for c in dev.children if c.path != partition]
     if foreign or other_parts or (dev.pttype and not dev.children):
-        raise LabCheckFailed(f"{host.name}: refusing to partition or format {dev.path}: "
-                             + "; ".join(foreign + [f"{p} exists" for p in other_parts]
-                                         or [f"it has a {dev.pttype} partition table"]))
+        seen = "; ".join(foreign + [f"{p} exists" for p in other_parts]
+                         or [f"it has a {dev.pttype} partition table"])
+        refuse(host.name, f"{dev.path} blank or holding only {partition}", seen,
+               f"refusing to partition or format {dev.path}: {seen}")
 
 
 def check_partition(host: Host, disk: str, partition: str, type_id: str, size_mib: int,

@@ -18,22 +18,22 @@ def partitioned(lab: Lab, lab_mode: str, source_host: Host, destination_host: Ho
                 pytestconfig: pytest.Config, build_log) -> None:
     if lab_mode == "build":
         build_log(partition.build(
-            source_host, [destination_host], lab.require("shared_disk"),
-            lab.require("shared_partition"), int(lab.require("shared_partition_size_mib")),
-            lab.require("shared_partition_type"), lab.require("shared_fstype"),
+            source_host, [destination_host], lab.values.shared_disk,
+            lab.values.shared_partition, lab.values.shared_partition_size_mib,
+            lab.values.shared_partition_type, lab.values.shared_fstype,
             pytestconfig.getoption("allow_destructive")))
 
 
 @then("each Xen host sees the shared partition with its type, size and filesystem")
 def partition_seen(lab: Lab, xen_hosts: tuple[Host, Host]) -> None:
     check_each(xen_hosts, lambda h: partition.check_partition(
-        h, lab.require("shared_disk"), lab.require("shared_partition"),
-        lab.require("shared_partition_type"), int(lab.require("shared_partition_size_mib")),
-        lab.require("shared_fstype")))
+        h, lab.values.shared_disk, lab.values.shared_partition,
+        lab.values.shared_partition_type, lab.values.shared_partition_size_mib,
+        lab.values.shared_fstype))
 
 
 @then("the shared partition has the same size on both Xen hosts")
 def same_size(lab: Lab, xen_hosts: tuple[Host, Host]) -> None:
-    part = lab.require("shared_partition")
+    part = lab.values.shared_partition
     sizes = check_each(xen_hosts, lambda h: partition.partition_size(h, part))
     partition.check_same_size({h.name: s for h, s in zip(xen_hosts, sizes)}, part)

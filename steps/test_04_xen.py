@@ -5,9 +5,9 @@ import warnings
 
 from pytest_bdd import scenarios, then
 
+from xenlab.adapters import Toolstacks
 from xenlab.checks import LabHazard
 from xenlab.inventory import Lab
-from xenlab.migration import xen_version_difference
 from xenlab.parsers import XenInfo
 from xenlab.remote import Host
 from xenlab.stages import xen
@@ -19,19 +19,19 @@ scenarios("04-xen.feature")
 
 @then("each Xen host answers through its toolstack with Domain-0 listed",
       target_fixture="xen_info")
-def dom0(xen_hosts: tuple[Host, Host]) -> dict[str, XenInfo]:
-    found = check_each(xen_hosts, xen.check_dom0)
-    return {h.name: info for h, (_, info) in zip(xen_hosts, found)}
+def dom0(xen_hosts: tuple[Host, Host], toolstacks: Toolstacks) -> dict[str, XenInfo]:
+    found = check_each(xen_hosts, lambda h: xen.check_dom0(toolstacks[h]))
+    return {h.name: info for h, info in zip(xen_hosts, found)}
 
 
 @then("the migration destination has enough free memory for the guest")
 def free_memory(lab: Lab, destination_host: Host, xen_info: dict[str, XenInfo]) -> None:
     xen.check_free_memory(destination_host, xen_info[destination_host.name],
-                          int(lab.require("guest_memory_mib")))
+                          lab.values.guest_memory_mib)
 
 
 @then("both Xen hosts run the same Xen version")
 def same_version(xen_info: dict[str, XenInfo]) -> None:
     # A regression run after upgrading one host meets this: warn, migration may still work.
-    if warning := xen_version_difference({h: i.xen_version for h, i in xen_info.items()}):
+    if warning := xen.xen_version_difference({h: i.xen_version for h, i in xen_info.items()}):
         warnings.warn(LabHazard(warning))

@@ -17,15 +17,15 @@ scenarios("05-bridge.feature")
 def bridged(lab: Lab, lab_mode: str, xen_hosts: tuple[Host, Host], build_log) -> None:
     if lab_mode == "build":
         for host in xen_hosts:
-            build_log(bridge.build(host, lab.require("bridge"), lab.require("bridge_port"),
-                                   host.spec.lab_ip, int(lab.require("lab_prefix"))))
+            build_log(bridge.build(host, lab.values.bridge, lab.values.bridge_port,
+                                   host.spec.lab_ip, lab.values.lab_prefix))
 
 
 @then("each Xen host has the bridge up with its lab address and the lab NIC enslaved")
 def bridge_up(lab: Lab, xen_hosts: tuple[Host, Host]) -> None:
     check_each(xen_hosts, lambda h: bridge.check_bridge(
-        h, lab.require("bridge"), lab.require("bridge_port"), h.spec.lab_ip,
-        int(lab.require("lab_prefix"))))
+        h, lab.values.bridge, lab.values.bridge_port, h.spec.lab_ip,
+        lab.values.lab_prefix))
 
 
 @then("the Xen hosts reach each other over the bridge")

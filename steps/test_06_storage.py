@@ -16,8 +16,8 @@ scenarios("06-storage.feature")
 def mounted(lab: Lab, lab_mode: str, xen_hosts: tuple[Host, Host], build_log) -> None:
     if lab_mode == "build":
         for host in xen_hosts:
-            build_log(storage.build_mount(host, lab.require("shared_partition"),
-                                          lab.require("shared_mount")))
+            build_log(storage.build_mount(host, lab.values.shared_partition,
+                                          lab.values.shared_mount))
 
 
 @given("the guest image is built on the shared storage from the migration source")
@@ -25,33 +25,33 @@ def image_built(lab: Lab, lab_mode: str, source_host: Host, destination_host: Ho
                 build_log) -> None:
     if lab_mode == "build":
         build_log(storage.build_image(
-            source_host, [destination_host], lab.require("guest_image"),
-            int(lab.require("guest_image_size_mib")), lab.require("guest_netfront_module"),
-            lab.require("shared_partition"), lab.require("shared_mount")))
+            source_host, [destination_host], lab.values.guest_image,
+            lab.values.guest_image_size_mib, lab.values.guest_netfront_module,
+            lab.values.shared_partition, lab.values.shared_mount))
 
 
 @then("each Xen host has the shared partition mounted at the shared mount point",
       target_fixture="mounts")
 def mounts_seen(lab: Lab, xen_hosts: tuple[Host, Host]) -> dict[str, storage.Mount]:
     found = check_each(xen_hosts, lambda h: storage.check_mount(
-        h, lab.require("shared_partition"), lab.require("shared_mount"),
-        lab.require("shared_fstype")))
+        h, lab.values.shared_partition, lab.values.shared_mount,
+        lab.values.shared_fstype))
     return {h.name: m for h, m in zip(xen_hosts, found)}
 
 
 @then("both Xen hosts see the same guest image")
 def same_image(lab: Lab, xen_hosts: tuple[Host, Host]) -> None:
-    image = lab.require("guest_image")
+    image = lab.values.guest_image
     found = check_each(xen_hosts, lambda h: storage.image_identity(h, image))
     storage.check_same_image({h.name: i for h, i in zip(xen_hosts, found)}, image)
 
 
 @then("the guest image holds the busybox root and the network driver")
 def image_tree(lab: Lab, source_host: Host) -> None:
-    storage.image_tree(source_host, lab.require("guest_image"),
-                       lab.require("guest_netfront_module"))
+    storage.image_tree(source_host, lab.values.guest_image,
+                       lab.values.guest_netfront_module)
 
 
 @then("a non-cluster filesystem mounted on both Xen hosts is reported")
 def shared_rw(lab: Lab, mounts: dict[str, storage.Mount], strict: bool) -> None:
-    report_all(storage.hazards(mounts, lab.require("shared_mount")), strict)
+    report_all(storage.hazards(mounts, lab.values.shared_mount), strict)

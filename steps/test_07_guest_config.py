@@ -16,14 +16,14 @@ scenarios("07-guest-config.feature")
 @given("the guest configuration is written on each Xen host")
 def written(lab: Lab, lab_mode: str, xen_hosts: tuple[Host, Host], build_log) -> None:
     if lab_mode == "build":
-        text = guestconfig.render(lab)
+        text = guestconfig.render(lab.values)
         for host in xen_hosts:
-            build_log(guestconfig.build(host, lab.require("guest_config"), text))
+            build_log(guestconfig.build(host, lab.values.guest_config, text))
 
 
 @then("the guest configuration is identical on both Xen hosts", target_fixture="guest_configs")
 def identical(lab: Lab, xen_hosts: tuple[Host, Host]) -> dict[str, GuestConfig]:
-    path = lab.require("guest_config")
+    path = lab.values.guest_config
     found = check_each(xen_hosts, lambda h: guestconfig.read_config(h, path))
     guestconfig.check_identical({h.name: text for h, (text, _) in zip(xen_hosts, found)}, path)
     return {h.name: config for h, (_, config) in zip(xen_hosts, found)}
@@ -31,7 +31,7 @@ def identical(lab: Lab, xen_hosts: tuple[Host, Host]) -> dict[str, GuestConfig]:
 
 @then("the guest configuration holds the inventory's guest name and memory")
 def values(lab: Lab, source_host: Host, guest_configs: dict[str, GuestConfig]) -> None:
-    guestconfig.check_values(source_host, guest_configs[source_host.name], lab)
+    guestconfig.check_values(source_host, guest_configs[source_host.name], lab.values)
 
 
 @then("every path the guest configuration names exists on each Xen host")
@@ -43,4 +43,4 @@ def paths(xen_hosts: tuple[Host, Host], guest_configs: dict[str, GuestConfig]) -
 def no_mac(lab: Lab, source_host: Host, guest_configs: dict[str, GuestConfig],
            strict: bool) -> None:
     report_all(guestconfig.hazards(source_host, guest_configs[source_host.name],
-                                   lab.require("guest_config")), strict)
+                                   lab.values.guest_config), strict)

@@ -1,107 +1,108 @@
 """Stage 9 steps: the live migration (features/09-migration.feature)."""
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from xenlab import migration
+from xenlab.adapters import Toolstack, Toolstacks
 from xenlab.checks import LabHazard
 from xenlab.inventory import Lab
-from xenlab.migration import MigrationRecord
+from xenlab.live import guest, probe
 from xenlab.remote import Host
-from xenlab.toolstack import Toolstack, detect
+from xenlab.stages import migration, relocation
+from xenlab.stages.migration import MigrationRecord
 
 scenarios("09-migration.feature")
 
 
 @pytest.fixture(scope="module")
-def toolstacks(source_host: Host, destination_host: Host) -> dict[str, Toolstack]:
-    """Role -> toolstack, detected once (xl on Xen >= 4.5, xm with xend before)."""
-    return {"source": detect(source_host), "destination": detect(destination_host)}
-
-
-ROLE = {"the migration source": "source", "the migration destination": "destination"}
+def by_role(toolstacks: Toolstacks, source_host: Host, destination_host: Host
+          ) -> dict[str, Toolstack]:
+    """The Gherkin's role phrases -> the toolstack of that host."""
+    return {"the migration source": toolstacks[source_host],
+            "the migration destination": toolstacks[destination_host]}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def guest_back_home(lab: Lab, toolstacks: dict[str, Toolstack]):
+def guest_back_home(lab: Lab, toolstacks: Toolstacks, source_host: Host,
+                    destination_host: Host):
     """Leave the lab as found: a round that fails halfway leaves the guest on the
     destination; bring it back to the source (a migration: allowed in verify mode)."""
     yield
-    name = lab.require("guest_name")
-    source, destination = toolstacks["source"], toolstacks["destination"]
+    name = lab.values.guest_name
+    source, destination = toolstacks[source_host], toolstacks[destination_host]
     if destination.domain(name) is not None and source.domain(name) is None:
         destination.migrate(name, source.host.spec.lab_ip, migration.MIGRATE_TIMEOUT_S)
 
 
 @given("the guest runs on the migration source with its address set through its console")
-def guest_on_source(lab: Lab, lab_mode: str, toolstacks: dict[str, Toolstack],
-                    target_host: Host) -> None:
-    source, name = toolstacks["source"], lab.require("guest_name")
-    ip = lab.require("guest_ip")
-    if lab_mode == "build" and toolstacks["destination"].domain(name) is None:
-        migration.guest_start(source, lab.require("guest_config"), name)
-        if not migration.guest_answers(target_host, ip):
-            with contextlib.closing(migration.open_console(source, name)) as console:
-                migration.set_guest_ip(console, migration.guest_netfront_path(
-                    lab.require("guest_netfront_module")), ip, int(lab.require("lab_prefix")))
+def guest_on_source(lab: Lab, lab_mode: str, toolstacks: Toolstacks, source_host: Host,
+                    destination_host: Host, target_host: Host) -> None:
+    v = lab.values
+    source, name, ip = toolstacks[source_host], v.guest_name, v.guest_ip
+    if lab_mode == "build" and toolstacks[destination_host].domain(name) is None:
+        migration.guest_start(source, v.guest_config, name)
+        if not probe.guest_answers(target_host, ip):
+            with guest.guest_console(source, name) as console:
+                guest.set_guest_ip(console, guest.guest_netfront_path(v.guest_netfront_module),
+                                   ip, v.lab_prefix)
     migration.check_runs_on(source, name)
-    migration.check_guest_answers(target_host, ip)
+    probe.check_guest_answers(target_host, ip)
 
 
 @given("the bridge exists under the same name on both Xen hosts")
 def same_bridge(lab: Lab, source_host: Host, destination_host: Host) -> None:
-    migration.check_same_bridge(source_host, destination_host, lab.require("bridge"))
+    migration.check_same_bridge(source_host, destination_host, lab.values.bridge)
 
 
 @given("the guest's disk is present and identical on the migration destination")
 def disk_on_destination(lab: Lab, source_host: Host, destination_host: Host) -> None:
-    migration.check_disk_on_destination(source_host, destination_host, lab.require("guest_image"))
+    migration.check_disk_on_destination(source_host, destination_host, lab.values.guest_image)
 
 
 @given("the migration destination has free memory for the guest's configured memory")
-def destination_memory(lab: Lab, toolstacks: dict[str, Toolstack]) -> None:
-    migration.check_destination_memory(toolstacks["source"], toolstacks["destination"],
-                                       lab.require("guest_name"))
+def destination_memory(lab: Lab, by_role: dict[str, Toolstack]) -> None:
+    migration.check_destination_memory(by_role["the migration source"],
+                                       by_role["the migration destination"], lab.values.guest_name)
 
 
 @given("both Xen hosts run the same Xen version, or the difference is reported")
-def same_xen(toolstacks: dict[str, Toolstack]) -> None:
-    warning = migration.xen_version_warning(toolstacks["source"], toolstacks["destination"])
+def same_xen(by_role: dict[str, Toolstack]) -> None:
+    warning = migration.xen_version_warning(by_role["the migration source"],
+                                            by_role["the migration destination"])
     if warning:
         warnings.warn(LabHazard(warning))
 
 
 @given("the relocation path from the migration source to the destination works")
-def relocation_path(lab: Lab, toolstacks: dict[str, Toolstack], destination_host: Host) -> None:
-    migration.check_relocation_path(toolstacks["source"], destination_host.spec.lab_ip,
-                                    int(lab.require("relocation_port")))
+def relocation_path(lab: Lab, by_role: dict[str, Toolstack], destination_host: Host) -> None:
+    relocation.check_relocation_path(by_role["the migration source"], destination_host.spec.lab_ip,
+                                     lab.values.relocation_port)
 
 
 @given("no domain of the guest's name exists on the migration destination")
-def absent_on_destination(lab: Lab, toolstacks: dict[str, Toolstack]) -> None:
-    migration.check_absent(toolstacks["destination"], lab.require("guest_name"))
+def absent_on_destination(lab: Lab, by_role: dict[str, Toolstack]) -> None:
+    migration.check_absent(by_role["the migration destination"], lab.values.guest_name)
 
 
 @when(parsers.parse("the guest is migrated live from {origin} to {to}"),
       target_fixture="record")
-def migrate(lab: Lab, toolstacks: dict[str, Toolstack], hosts: dict[str, Host],
-            target_host: Host, origin: str, to: str, migration_log) -> MigrationRecord:
-    source, destination = toolstacks[ROLE[origin]], toolstacks[ROLE[to]]
-    record = migration.migrate(source, destination, lab.require("guest_name"),
-                               destination.host.spec.lab_ip, lab.require("guest_ip"),
+def migrate(lab: Lab, by_role: dict[str, Toolstack], target_host: Host, origin: str, to: str,
+            migration_log) -> MigrationRecord:
+    source, destination = by_role[origin], by_role[to]
+    record = migration.migrate(source, destination, lab.values.guest_name,
+                               destination.host.spec.lab_ip, lab.values.guest_ip,
                                probe_host=target_host)
     migration_log(record)
     return record
 
 
 @then(parsers.parse("the guest is gone from {origin} and runs on {to}"))
-def moved(lab: Lab, toolstacks: dict[str, Toolstack], origin: str, to: str) -> None:
-    migration.check_absent(toolstacks[ROLE[origin]], lab.require("guest_name"))
-    migration.check_runs_on(toolstacks[ROLE[to]], lab.require("guest_name"))
+def moved(lab: Lab, by_role: dict[str, Toolstack], origin: str, to: str) -> None:
+    migration.check_absent(by_role[origin], lab.values.guest_name)
+    migration.check_runs_on(by_role[to], lab.values.guest_name)
 
 
 @then("the guest kept its address and its MAC")
@@ -119,4 +120,4 @@ def not_rebooted(record: MigrationRecord) -> None:
 @then("the network gap stayed within the inventory's downtime limit")
 def downtime(lab: Lab, record: MigrationRecord) -> None:
     migration.check_answered_after(record)
-    migration.check_downtime(record, float(lab.require("migration_downtime_max_s")))
+    migration.check_downtime(record, lab.values.migration_downtime_max_s)

@@ -159,7 +159,7 @@ b_xen
 """
 
 
-LABS_VARS = "\n[labs:vars]\n" + "\n".join(f"{v}=x" for v in REQUIRED_LAB_VARS if v != "guest_ip")
+LABS_VARS = "\n[labs:vars]\n" + "\n".join(f"{v}=1" for v in REQUIRED_LAB_VARS if v != "guest_ip")
 
 
 def test_class_mode_one_lab_per_child_of_labs(tmp_path):
@@ -248,3 +248,25 @@ def test_ssh_config_fills_what_the_inventory_leaves_open(tmp_path):
     test2 = next(h for h in lab.hosts if h.name == "test2")
     assert (test1.address, test1.port, test1.key_file) == ("192.0.2.77", 2222, "/k/id")
     assert test2.address == "172.16.31.2"  # the inventory's ansible_host wins
+
+
+def test_lab_values_are_typed_once_when_the_inventory_is_read():
+    values = load_lab(SHIPPED).values
+    assert (values.iscsi_port, values.iscsi_lun, values.lab_prefix) == (3260, 1, 16)
+    assert values.migration_downtime_max_s == 1.0 and values.iscsi_iqn == "iqn.2015-02.com.stu31:t1"
+
+
+@pytest.mark.parametrize("old, new, cause", [
+    ("iscsi_port=3260", "iscsi_port=326O",
+     "lab var iscsi_port='326O' (on target, test1, test2) is not a whole number from 1 to 65535"),
+    ("lab_prefix=16", "lab_prefix=33",
+     "lab var lab_prefix='33' (on target, test1, test2) is not a whole number from 0 to 32"),
+    ("guest_memory_mib=512", "guest_memory_mib=512M",
+     "lab var guest_memory_mib='512M' (on target, test1, test2) is not a whole number of at "
+     "least 1"),
+    ("migration_downtime_max_s=1.0", "migration_downtime_max_s=one",
+     "lab var migration_downtime_max_s='one' (on target, test1, test2) is not a number of at "
+     "least 0"),
+])
+def test_a_malformed_lab_value_is_one_line_naming_the_var_and_hosts(tmp_path, old, new, cause):
+    assert error(shipped_with(tmp_path, old, new)) == f"{tmp_path / 'lab.ini'}: {cause}"

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from xenlab import migration as m
+from xenlab.live import guest as live_guest, probe as live_probe
+from xenlab.stages import migration as m, relocation, xen
 from xenlab.checks import LabCheckFailed
-from xenlab.console import ConsoleError, GuestConsole
+from xenlab.live.console import ConsoleError, GuestConsole
 from xenlab.errors import ParseError, ReadOnlyViolation, XenlabError
 from xenlab.inventory import HostSpec
 from xenlab.parsers import parse_ifconfig
 from xenlab.parsers.ping import PingProbe, PingReply, parse_ping_timestamps
 from xenlab.remote import Host, LocalTransport
-from xenlab.toolstack import _DETECT, Xl, Xm, detect
+from xenlab.adapters.toolstack import _DETECT, Xl, Xm, detect
 from xenlab.wait import WaitTimeout, wait_for
 
 from .replaykit import replayed
@@ -100,12 +101,12 @@ def test_xm_on_the_article_captures():
     assert isinstance(xm, Xm) and xm.console_command("busybox") == "xm console busybox"
     assert xm.migrate("busybox", "172.16.31.2", timeout=600).command == \
         "xm migrate -l busybox 172.16.31.2"
-    m.check_relocation_path(xm, "172.16.31.2", 8002)
+    relocation.check_relocation_path(xm, "172.16.31.2", 8002)
     m.check_absent(xm, "busybox")
     destination = Xm(replayed("test2", ARTICLE_TEST2)[0])
     assert destination.info().xen_version == "4.2.5-38.el6"
-    # memory: the guest no longer runs on test1, so its configuration says 512 MiB; 998 free
-    m.check_destination_memory(xm, destination, "busybox", "/etc/xen/busybox")
+    # memory: the article's guest has 512 MiB; 998 free on test2 (stage 4's check)
+    xen.check_free_memory(destination.host, destination.info(), 512)
     with pytest.raises(LabCheckFailed, match="^test1: expected busybox running .*; saw no domain"):
         m.check_destination_memory(xm, destination, "busybox")
 
@@ -134,7 +135,7 @@ def test_destination_memory_too_small():
     destination = Xl(replayed("test1", {"xl info": (0, small, "")})[0])
     with pytest.raises(LabCheckFailed, match=r"^test1: expected at least 192 MiB free for "
                        r"busybox \(busybox runs with it on test2\); saw 100 MiB free$"):
-        m.check_destination_memory(source, destination, "busybox", "/etc/xen/busybox")
+        m.check_destination_memory(source, destination, "busybox")
 
 
 # --- the probe's analysis ------------------------------------------------------------------
@@ -147,7 +148,7 @@ def steady(start: float, end: float, every: float = 0.01, first_seq: int = 1) ->
 def test_the_gap_during_the_migration():
     replies = steady(T0, T0 + 10) + steady(T0 + 15, T0 + 20, first_seq=1501)
     probe = PingProbe(tuple(replies), transmitted=2000, received=len(replies))
-    downtime = m.analyse_probe(probe, 0.01, migration_start=T0 + 2, migration_end=T0 + 16)
+    downtime = live_probe.analyse_probe(probe, 0.01, migration_start=T0 + 2, migration_end=T0 + 16)
     assert downtime.longest_gap_s == pytest.approx(5.01)
     assert (downtime.gap_start, downtime.gap_end) == (pytest.approx(T0 + 9.99), T0 + 15)
     assert (downtime.lost, downtime.replies, downtime.interval_s) == (500, 1500, 0.01)
@@ -158,7 +159,7 @@ def test_the_gap_during_the_migration():
 def test_a_longer_gap_outside_the_migration_does_not_count():
     replies = steady(T0, T0 + 1) + steady(T0 + 30, T0 + 31) + steady(T0 + 33, T0 + 40)
     probe = PingProbe(tuple(replies), transmitted=4000, received=len(replies))
-    downtime = m.analyse_probe(probe, 0.01, T0 + 31, T0 + 34)
+    downtime = live_probe.analyse_probe(probe, 0.01, T0 + 31, T0 + 34)
     assert downtime.longest_gap_s == pytest.approx(2.01)
 
 
@@ -168,7 +169,7 @@ def test_a_longer_gap_outside_the_migration_does_not_count():
     ([], (None, None)),
 ])
 def test_no_reply_on_one_side_is_an_infinite_gap(replies, gap):
-    downtime = m.analyse_probe(PingProbe(tuple(replies), 100, len(replies)), 0.01, T0 + 10, T0 + 20)
+    downtime = live_probe.analyse_probe(PingProbe(tuple(replies), 100, len(replies)), 0.01, T0 + 10, T0 + 20)
     assert downtime.longest_gap_s == float("inf")
     assert (downtime.gap_start, downtime.gap_end) == pytest.approx(gap)
 
@@ -176,7 +177,7 @@ def test_no_reply_on_one_side_is_an_infinite_gap(replies, gap):
 def test_the_real_coarse_probe_of_a_box_migration():
     probe = parse_ping_timestamps(captured("data/ping-probe/box-migration-7s-gap-interval-0.2.txt"))
     # the box's xl migrate of that run took 46.8 s and ended just after the guest answered again
-    downtime = m.analyse_probe(probe, 0.2, migration_start=1795642758.9, migration_end=1795642805.7)
+    downtime = live_probe.analyse_probe(probe, 0.2, migration_start=1795642758.9, migration_end=1795642805.7)
     assert (downtime.gap_start, downtime.gap_end) == (1795642797.963385, 1795642805.109912)
     assert downtime.longest_gap_s == pytest.approx(7.146527)
     assert (downtime.lost, downtime.replies) == (34, 189)
@@ -197,13 +198,13 @@ def test_a_probe_cut_by_its_deadline_is_an_error():
     # A real ping on loopback that outlives its bound before stop(): the end of a
     # migration would go unobserved, so the probe's figures are refused.
     host = Host(HostSpec("target", "localhost"), transport=LocalTransport())
-    probe = m.BackgroundPing(host, "127.0.0.1", max_s=1, interval_s=0.2)
+    probe = live_probe.BackgroundPing(host, "127.0.0.1", max_s=1, interval_s=0.2)
     probe.start()
     probe._thread.join(10)
     with pytest.raises(XenlabError, match=r"^target: `ping -D -i 0.2 -W 1 -p [0-9a-f]{16} "
                                           r"127.0.0.1` did not finish within 1s"):
         probe.stop()
-    running = m.BackgroundPing(host, "127.0.0.1", max_s=30, interval_s=0.2)
+    running = live_probe.BackgroundPing(host, "127.0.0.1", max_s=30, interval_s=0.2)
     running.start()
     assert running.stop().received >= 1
 
@@ -241,7 +242,7 @@ def test_the_probe_keeps_running_through_icmp_errors(netns):
     # "Destination Host Unreachable" and, run with -w, exited: the probe missed
     # the end of the migration. Here the address never answers at all.
     host = Host(HostSpec("target", "localhost"), transport=NetnsTransport(netns))
-    probe = m.BackgroundPing(host, "198.51.100.77", max_s=60, interval_s=0.2)
+    probe = live_probe.BackgroundPing(host, "198.51.100.77", max_s=60, interval_s=0.2)
     probe.start()
     try:
         wait_for(lambda: (probe._thread.is_alive() is False, "running"), timeout=6, interval=0.5,
@@ -300,8 +301,8 @@ def test_facts_read_through_the_console_despite_kernel_lines():
     }, noise=KERNEL.rstrip())
     console = GuestConsole(guest, "test2: xl console busybox", poll_s=0)
     console.wait_prompt(timeout=1)
-    facts = m.read_facts(console)
-    assert facts == m.GuestFacts(568.27, "00:16:3e:63:6e:e8", "198.51.100.4", "abc123")
+    facts = live_guest.read_facts(console)
+    assert facts == live_guest.GuestFacts(568.27, "00:16:3e:63:6e:e8", "198.51.100.4", "abc123")
 
 
 def test_a_late_prompt_before_the_echo_is_not_taken_for_output():
@@ -318,8 +319,8 @@ def test_a_late_prompt_before_the_echo_is_not_taken_for_output():
     console.wait_prompt(timeout=1)
     guest.late["ifconfig eth0 2>/dev/null || true"] = (
         'ifconfig eth0 2>/dev/null || true; echo XL""END$?\n/ # ')  # tty echo, late prompt
-    facts = m.read_facts(console)
-    assert facts == m.GuestFacts(568.27, "00:16:3e:63:6e:e8", "198.51.100.4", "abc123")
+    facts = live_guest.read_facts(console)
+    assert facts == live_guest.GuestFacts(568.27, "00:16:3e:63:6e:e8", "198.51.100.4", "abc123")
 
 
 def test_a_shell_that_does_not_echo_fails_on_one_line():
@@ -332,14 +333,14 @@ def test_a_shell_that_does_not_echo_fails_on_one_line():
 
 
 def test_set_guest_ip_tolerates_a_loaded_module():
-    module = m.guest_netfront_path("/lib/modules/6.1.0-50-amd64/kernel/drivers/net/xen-netfront.ko")
+    module = live_guest.guest_netfront_path("/lib/modules/6.1.0-50-amd64/kernel/drivers/net/xen-netfront.ko")
     assert module == "/lib/modules/xen-netfront.ko"
     guest = ScriptedGuest({
         f"insmod {module}": (17, f"insmod: can't insert '{module}': File exists\n"),
         "ifconfig eth0 198.51.100.4 netmask 255.255.255.0 up": (0, ""),
     })
     console = GuestConsole(guest, "test1: xl console busybox", poll_s=0)
-    m.set_guest_ip(console, module, "198.51.100.4", 24)
+    live_guest.set_guest_ip(console, module, "198.51.100.4", 24)
     assert guest.sent[-1].startswith("ifconfig eth0 198.51.100.4 netmask 255.255.255.0 up;")
 
 
@@ -350,22 +351,22 @@ def test_a_console_whose_domain_left_fails_on_one_line_and_hangs_up_quietly():
     guest.gone = True  # the domain migrated away: xl console exited, the channel closed
     with pytest.raises(ConsoleError, match=r"^test1: xl console busybox: console closed before "
                                            r"`cat /proc/uptime` \(Socket is closed\)$"):
-        m.read_facts(console)
-    m.hang_up(console)  # Ctrl-] on a closed channel: no second error
+        live_guest.read_facts(console)
+    live_guest.hang_up(console)  # Ctrl-] on a closed channel: no second error
 
 
 # --- the proofs ---------------------------------------------------------------------------
 
 def facts(uptime: float, ifconfig: str = "data/ifconfig/box-guest-busybox-trailing-blank.txt",
-          token: str = "f0fd9c65b3ae0761") -> m.GuestFacts:
+          token: str = "f0fd9c65b3ae0761") -> live_guest.GuestFacts:
     (eth0,) = parse_ifconfig(captured(ifconfig))
-    return m.GuestFacts(uptime, eth0.mac, eth0.ipv4, token)
+    return live_guest.GuestFacts(uptime, eth0.mac, eth0.ipv4, token)
 
 
 LIVE = m.MigrationRecord(  # the box's 0.01 s run, test2 -> test1
     guest="busybox", source="test2", destination="test1", started=T0, ended=T0 + 42.3,
     wall_s=42.333, toolstack_output="Migration successful.\n",
-    downtime=m.Downtime(7.977261, T0 + 30, T0 + 37.977261, 485, 3031, 0.01, 0.010902, ()),
+    downtime=live_probe.Downtime(7.977261, T0 + 30, T0 + 37.977261, 485, 3031, 0.01, 0.010902, ()),
     before=facts(980.45), after=facts(1027.69))
 
 

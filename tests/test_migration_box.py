@@ -11,12 +11,13 @@ import time
 
 import pytest
 
-from xenlab import migration as m
+from xenlab.live import guest as live_guest, probe as live_probe
+from xenlab.stages import migration as m, relocation
 from xenlab.checks import LabCheckFailed
 from xenlab.inventory import Lab, load_lab
 from xenlab.parsers.ping import PingProbe
 from xenlab.remote import Host
-from xenlab.toolstack import Toolstack, detect
+from xenlab.adapters.toolstack import Toolstack, detect
 
 from .boxkit import need_root
 
@@ -53,10 +54,10 @@ def start_guest_with_ip(box_lab: Lab, toolstack: Toolstack) -> None:
     """The article's first half of stage 9: the guest runs, eth0 has the lab address."""
     v = box_lab.vars
     m.guest_start(toolstack, v["guest_config"], v["guest_name"])
-    with m.guest_console(toolstack, v["guest_name"], BOOT_TIMEOUT_S) as console:
-        m.set_guest_ip(console, m.guest_netfront_path(v["guest_netfront_module"]), v["guest_ip"],
+    with live_guest.guest_console(toolstack, v["guest_name"], BOOT_TIMEOUT_S) as console:
+        live_guest.set_guest_ip(console, live_guest.guest_netfront_path(v["guest_netfront_module"]), v["guest_ip"],
                        int(v["lab_prefix"]))
-    m.check_guest_answers(toolstack.host, v["guest_ip"])
+    live_probe.check_guest_answers(toolstack.host, v["guest_ip"])
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +72,9 @@ def prechecks(box_lab: Lab, source: Toolstack, destination: Toolstack) -> None:
     v = box_lab.vars
     m.check_same_bridge(source.host, destination.host, v["bridge"])
     m.check_disk_on_destination(source.host, destination.host, v["guest_image"])
-    m.check_destination_memory(source, destination, v["guest_name"], v["guest_config"])
+    m.check_destination_memory(source, destination, v["guest_name"])
     assert m.xen_version_warning(source, destination) is None
-    m.check_relocation_path(source, destination.host.spec.lab_ip, int(v["relocation_port"]))
+    relocation.check_relocation_path(source, destination.host.spec.lab_ip, int(v["relocation_port"]))
     m.check_absent(destination, v["guest_name"])
 
 
@@ -96,7 +97,7 @@ def test_live_migration_there_and_back(box_lab: Lab, toolstacks, home: Toolstack
         show(record)
         assert "Migration successful" in record.toolstack_output
         m.assert_live(record, float(v["migration_downtime_max_s"]))
-        m.check_guest_answers(destination.host, v["guest_ip"])
+        live_probe.check_guest_answers(destination.host, v["guest_ip"])
     assert where_guest_runs(box_lab, toolstacks)[0] is home
 
 
@@ -104,20 +105,20 @@ def test_a_reboot_on_the_other_host_is_not_a_live_migration(box_lab: Lab, toolst
     """destroy + create elsewhere: the article's proof (same IP) passes, the live proofs fail."""
     v, name = box_lab.vars, box_lab.vars["guest_name"]
     here, there = where_guest_runs(box_lab, toolstacks)
-    with m.guest_console(here, name) as console:
-        m.set_token(console, secrets.token_hex(8))
-        before = m.read_facts(console)
+    with live_guest.guest_console(here, name) as console:
+        live_guest.set_token(console, secrets.token_hex(8))
+        before = live_guest.read_facts(console)
     started = time.time()
     here.destroy(name)
     m.check_absent(here, name, timeout=30)
     start_guest_with_ip(box_lab, there)
     ended = time.time()
-    with m.guest_console(there, name) as console:
-        after = m.read_facts(console)
+    with live_guest.guest_console(there, name) as console:
+        after = live_guest.read_facts(console)
     record = m.MigrationRecord(
         guest=name, source=here.host.name, destination=there.host.name, started=started,
         ended=ended, wall_s=round(ended - started, 3), toolstack_output="",
-        downtime=m.analyse_probe(PingProbe((), 0, 0), m.PROBE_INTERVAL_S, started, ended),
+        downtime=live_probe.analyse_probe(PingProbe((), 0, 0), live_probe.PROBE_INTERVAL_S, started, ended),
         before=before, after=after)
     print(f"\nreboot {here.host.name} -> {there.host.name}: {before} -> {after}")
 

@@ -54,11 +54,11 @@ def test_a_host_not_in_the_inventory_is_a_usage_error(suite):
 
 ROLES = """
 def test_roles(lab, hosts, target_host, xen_hosts, source_host, destination_host, lab_mode,
-               roles):
+               lab_host):
     assert (lab.name, sorted(hosts)) == ("lab", ["target", "test1", "test2"])
     assert (target_host.name, source_host.name, destination_host.name) == ("target", "test1", "test2")
     assert [h.name for h in xen_hosts] == ["test1", "test2"]
-    assert roles["the migration source"] == (source_host,)
+    assert lab_host("the migration source").backend.host is source_host
     assert lab_mode == source_host.mode == "verify"
     assert source_host.run("echo %s", "a b").stdout == "a b\\n"
 """

@@ -11,7 +11,9 @@ class XenlabError(Exception):
     raises it, read by the reports: never recovered from the message).
     """
 
-    host: str | None = None
+    def __init__(self, message: str = "", host: str | None = None) -> None:
+        super().__init__(message)
+        self.host = host
 
 
 class ParseError(XenlabError):
@@ -51,10 +53,6 @@ class ReadOnlyViolation(XenlabError):
     Raised before anything is sent to the host.
     """
 
-    def __init__(self, message: str, host: str | None = None) -> None:
-        super().__init__(message)
-        self.host = host
-
 
 class RemoteError(XenlabError):
     """Something went wrong talking to a lab host (one-line message)."""
@@ -63,18 +61,13 @@ class RemoteError(XenlabError):
 class HostUnreachable(RemoteError):
     """No SSH session to the host: refused, timed out, DNS, auth, host key."""
 
-    def __init__(self, message: str, host: str | None = None) -> None:
-        super().__init__(message)
-        self.host = host
-
 
 class CommandError(RemoteError):
     """A command ran but did not end as expected; `result` holds what was seen."""
 
     def __init__(self, message: str, result) -> None:
-        super().__init__(message)
+        super().__init__(message, result.host)
         self.result = result
-        self.host = result.host
 
 
 class CommandFailed(CommandError):

@@ -14,25 +14,59 @@ import functools
 import json
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, get_type_hints
 
 from xenlab.errors import InventoryError, first_line
 
 TARGET_GROUP = "iscsi_target"
 XEN_GROUP = "xen_hosts"
 LABS_GROUP = "labs"
-REQUIRED_LAB_VARS = (
-    "iscsi_iqn", "iscsi_port", "iscsi_lun", "iscsi_backing_store", "iscsi_initiator_address",
-    "shared_disk", "shared_partition", "shared_partition_size_mib", "shared_partition_type",
-    "shared_fstype", "dom0_mem_mib", "bridge", "bridge_port", "lab_prefix",
-    "shared_mount", "guest_image", "guest_image_size_mib", "guest_name", "guest_config",
-    "guest_kernel", "guest_ramdisk", "guest_netfront_module", "guest_memory_mib",
-    "guest_vcpus", "guest_root", "guest_extra", "guest_ip", "relocation_port",
-    "relocation_hosts_allow", "migration_downtime_max_s",
-)
+# The lab's contract: every variable a stage reads, with its type. Read and checked once,
+# when the inventory is loaded (`Lab.values`): a missing or malformed one is one line
+# naming the variable and the hosts, before any test runs.
+@dataclass(frozen=True)
+class LabValues:
+    """The lab variables, typed (`lab.values.iscsi_port` is an int)."""
+
+    iscsi_iqn: str
+    iscsi_port: int
+    iscsi_lun: int
+    iscsi_backing_store: str
+    iscsi_initiator_address: str
+    shared_disk: str
+    shared_partition: str
+    shared_partition_size_mib: int
+    shared_partition_type: str
+    shared_fstype: str
+    dom0_mem_mib: int
+    bridge: str
+    bridge_port: str
+    lab_prefix: int
+    shared_mount: str
+    guest_image: str
+    guest_image_size_mib: int
+    guest_name: str
+    guest_config: str
+    guest_kernel: str
+    guest_ramdisk: str
+    guest_netfront_module: str
+    guest_memory_mib: int
+    guest_vcpus: int
+    guest_root: str
+    guest_extra: str
+    guest_ip: str
+    relocation_port: int
+    relocation_hosts_allow: str
+    migration_downtime_max_s: float
+
+
+REQUIRED_LAB_VARS = tuple(f.name for f in fields(LabValues))
+# Ranges beyond the type (a port, a prefix length); others: >= 0.
+_RANGES = {"iscsi_port": (1, 65535), "relocation_port": (1, 65535), "lab_prefix": (0, 32),
+           "guest_memory_mib": (1, None), "guest_vcpus": (1, None)}
 # Variables ansible adds to every host; they are not the lab's.
 _MAGIC_VARS = frozenset({
     "ansible_config_file", "ansible_facts", "ansible_playbook_python", "ansible_version",
@@ -106,6 +140,7 @@ class Lab:
     destination: HostSpec
     vars: Mapping[str, str] = field(hash=False, repr=False)
     inventory: str = ""
+    values: LabValues | None = field(default=None, hash=False, repr=False, compare=False)
 
     @property
     def hosts(self) -> tuple[HostSpec, ...]:
@@ -119,6 +154,7 @@ class Lab:
                        source=new[self.source.name], destination=new[self.destination.name])
 
     def require(self, var: str) -> str:
+        """A lab variable beyond the contract (LabValues), as text; missing: InventoryError."""
         try:
             return self.vars[var]
         except KeyError:
@@ -281,7 +317,29 @@ def _lab(path: Path, name: str, members: set[str] | None, inventory, variables) 
         more = f" (and {len(missing) - 1} more: {others})" if others else ""
         raise InventoryError(f"{where}: {_missing_cause(missing[0], hosts)}{more}")
     return Lab(name, target, (xen[0], xen[1]), source, destination,
-               MappingProxyType(lab_vars), str(path))
+               MappingProxyType(lab_vars), str(path), _values(where, lab_vars, hosts))
+
+
+def _values(where: str, lab_vars: Mapping[str, str], hosts: tuple[HostSpec, ...]) -> LabValues:
+    """The contract's variables, converted to their types and range-checked."""
+    found = {}
+    for name, kind in get_type_hints(LabValues).items():
+        raw = lab_vars[name]
+        if kind is str:
+            found[name] = raw
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        low, high = _RANGES.get(name, (0, None))
+        if value is None or value < low or (high is not None and value > high):
+            what = "a whole number" if kind is int else "a number"
+            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise InventoryError(f"{where}: lab var {name}={raw!r} (on "
+                                 f"{', '.join(h.name for h in hosts)}) is not {what} {bounds}")
+        found[name] = value
+    return LabValues(**found)
 
 
 def _missing_cause(var: str, hosts: tuple[HostSpec, ...]) -> str:

@@ -55,6 +55,16 @@ def build(host: Host, bridge: str, port: str, address: str, prefix: int) -> list
     return changes
 
 
+def check_is_bridge(host: Host, bridge: str, why: str = "") -> IpInterface:
+    """`bridge` exists and is a bridge (the kernel's view, `ip -d`: what a vif is plugged
+    into, whatever file or command made it)."""
+    wanted = f"a bridge named {bridge}" + (f" ({why})" if why else "")
+    found = interfaces(host, bridge).get(bridge)
+    expect(found is not None, host.name, wanted, "no such interface")
+    expect(found.kind == "bridge", host.name, wanted, f"{bridge} is a {found.kind or 'plain'} link")
+    return found
+
+
 def check_bridge(host: Host, bridge: str, port: str, address: str, prefix: int) -> None:
     links = interfaces(host, port, bridge)
     expect(bridge in links, host.name, f"bridge {bridge}", "no such interface")

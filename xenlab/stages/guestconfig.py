@@ -2,23 +2,22 @@
 from __future__ import annotations
 
 from xenlab.checks import Finding, expect
-from xenlab.inventory import Lab
+from xenlab.inventory import LabValues
 from xenlab.parsers import GuestConfig, parse_guest_config
 from xenlab.remote import Host
 
 
-def render(lab: Lab) -> str:
+def render(v: LabValues) -> str:
     """/etc/xen/busybox as the article writes it, with the inventory's values."""
-    v = lab.require
-    return (f'kernel = "{v("guest_kernel")}"\n'
-            f'ramdisk = "{v("guest_ramdisk")}"\n'
-            f'name = "{v("guest_name")}"\n'
-            f'memory = "{v("guest_memory_mib")}"\n'
-            f'vcpus = {v("guest_vcpus")}\n'
-            f"disk = ['file:{v('guest_image')},xvda,w',]\n"
-            f'root = "{v("guest_root")}"\n'
-            f'extra = "{v("guest_extra")}"\n'
-            f"vif = ['bridge={v('bridge')}',]\n"
+    return (f'kernel = "{v.guest_kernel}"\n'
+            f'ramdisk = "{v.guest_ramdisk}"\n'
+            f'name = "{v.guest_name}"\n'
+            f'memory = "{v.guest_memory_mib}"\n'
+            f'vcpus = {v.guest_vcpus}\n'
+            f"disk = ['file:{v.guest_image},xvda,w',]\n"
+            f'root = "{v.guest_root}"\n'
+            f'extra = "{v.guest_extra}"\n'
+            f"vif = ['bridge={v.bridge}',]\n"
             'on_crash = "destroy"\non_reboot = "destroy"\non_shutdown = "destroy"\n')
 
 
@@ -49,11 +48,10 @@ def _first_difference(a: str, b: str) -> str:
     return f"{len(b.splitlines())} lines where {len(a.splitlines())}"
 
 
-def check_values(host: Host, config: GuestConfig, lab: Lab) -> None:
-    expect(config.name == lab.require("guest_name"), host.name,
-           f"name {lab.require('guest_name')}", config.name)
-    expect(config.memory_mib == int(lab.require("guest_memory_mib")), host.name,
-           f"memory {lab.require('guest_memory_mib')} MiB", config.memory_mib)
+def check_values(host: Host, config: GuestConfig, v: LabValues) -> None:
+    expect(config.name == v.guest_name, host.name, f"name {v.guest_name}", config.name)
+    expect(config.memory_mib == v.guest_memory_mib, host.name,
+           f"memory {v.guest_memory_mib} MiB", config.memory_mib)
 
 
 def named_paths(config: GuestConfig) -> list[str]:

@@ -3,10 +3,23 @@ from __future__ import annotations
 
 from xenlab.checks import Finding, expect
 from xenlab.parsers import XendConfig, parse_ss_listen, parse_xend_config
+from xenlab.adapters.toolstack import Toolstack
 from xenlab.remote import Host
-from xenlab.toolstack import Toolstack
 
-XEND_CONFIG = "/etc/xen/xend-config.sxp"
+
+def check_relocation_path(source: Toolstack, dest_address: str, port: int) -> None:
+    """The channel the toolstack migrates through works, seen from the source (the
+    toolstack's own probe: xl's root SSH login, xm's TCP connect to xend)."""
+    result = source.relocation_check(dest_address, port)
+    expect(result.ok, source.host.name,
+           source.relocation_path.format(address=dest_address, port=port), result.one_line())
+
+
+def check_relocation_service(toolstack: Toolstack, port: int) -> None:
+    """Where the toolstack has a relocation server (xend), its configuration and socket."""
+    if toolstack.relocation_config is not None:
+        host = toolstack.host
+        check_xend(host, read_xend_config(toolstack), port, host.spec.lab_ip)
 
 
 def build_ssh_trust(source: Toolstack, dest: Host, dest_ip: str) -> list[str]:
@@ -28,9 +41,10 @@ def build_ssh_trust(source: Toolstack, dest: Host, dest_ip: str) -> list[str]:
     return [f"{host.name}: root SSH key authorized on {dest.name}, its host key known"]
 
 
-def read_xend_config(host: Host) -> XendConfig:
-    text = host.read_file(XEND_CONFIG)
-    expect(text is not None, host.name, XEND_CONFIG, "no such file (is this an xm host?)")
+def read_xend_config(toolstack: Toolstack) -> XendConfig:
+    path = toolstack.relocation_config
+    text = toolstack.host.read_file(path)
+    expect(text is not None, toolstack.host.name, path, "no such file (is this an xm host?)")
     return parse_xend_config(text)
 
 
@@ -45,6 +59,13 @@ def check_xend(host: Host, config: XendConfig, port: int, address: str) -> None:
     here = [f"{l.local_address}:{l.port}" for l in listeners if l.port == port]
     expect(any(a.split(":")[0] in (address, "*", "0.0.0.0") for a in here), host.name,
            f"{address}:{port} listening", here or f"nothing on port {port}")
+
+
+def hazards(toolstack: Toolstack) -> list[Finding]:
+    """What is unsafe in the toolstack's relocation server (none: xl migrates over SSH)."""
+    if toolstack.relocation_config is None:
+        return []
+    return xend_hazards(toolstack.host, read_xend_config(toolstack))
 
 
 def xend_hazards(host: Host, config: XendConfig) -> list[Finding]:

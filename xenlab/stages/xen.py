@@ -2,24 +2,37 @@
 from __future__ import annotations
 
 from xenlab.checks import expect
+from xenlab.adapters.toolstack import Toolstack
 from xenlab.parsers import XenInfo
 from xenlab.remote import Host
-from xenlab.toolstack import Toolstack, detect
 
 
-def check_dom0(host: Host) -> tuple[Toolstack, XenInfo]:
-    """Xen answers, the toolstack fits the version, Domain-0 runs."""
-    toolstack = detect(host)
+def check_dom0(toolstack: Toolstack) -> XenInfo:
+    """Xen answers (`xl info`/`xm info`: the hypervisor itself, through the toolstack),
+    the toolstack fits the version, Domain-0 runs."""
+    host = toolstack.host
     info = toolstack.info()
-    modern = (info.xen_major, info.xen_minor) >= (4, 5)
-    expect(toolstack.command == "xl" or not modern, host.name,
+    expect(toolstack.fits(info), host.name,
            "the xl toolstack on Xen >= 4.5 (xend and xm were removed in 4.5)",
            f"{toolstack.command} on Xen {info.xen_version}")
     names = [d.name for d in toolstack.domains()]
     expect("Domain-0" in names, host.name, "Domain-0 in the domain list", names)
-    return toolstack, info
+    return info
 
 
-def check_free_memory(host: Host, info: XenInfo, guest_mib: int) -> None:
-    expect(info.free_memory_mib >= guest_mib, host.name,
-           f"at least {guest_mib} MiB free for the guest", f"{info.free_memory_mib} MiB free")
+def check_free_memory(host: Host, info: XenInfo, guest_mib: int,
+                      guest: str = "the guest") -> None:
+    # The hypervisor's free_memory (xl info), not dom0's /proc/meminfo: a guest's memory
+    # comes from Xen, and a paused domain holds its share there.
+    free = info.free_memory_mib
+    expect(free is not None and free >= guest_mib, host.name,
+           f"at least {guest_mib} MiB free for {guest}", f"{free} MiB free")
+
+
+def xen_version_difference(versions: dict[str, str]) -> str | None:
+    """host -> Xen version; a warning when they differ (migration goes only from older
+    to newer, as after upgrading one host of a pair), else None."""
+    if len(set(versions.values())) <= 1:
+        return None
+    return (", ".join(f"{host} runs Xen {v}" for host, v in versions.items())
+            + ": migration is supported only to the same or a newer version")

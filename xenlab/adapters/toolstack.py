@@ -1,9 +1,10 @@
 """The Xen toolstack of a host: `xl` (Xen >= 4.1, the only one from 4.5) or `xm` (xend, <= 4.4).
 
 Like testinfra's Service -> Systemd/SysV, `detect(host)` picks the adapter
-once; everything above it speaks Toolstack. Every command goes through the
-host: reads with check(), create/destroy with change() (build mode only), the
-migration with migrate() (the one write verify mode allows).
+once; everything above it speaks Toolstack's capability methods (`fits`,
+`relocation_config`, `builds_relocation`, ...), never the command's name. Every
+command goes through the host: reads with check(), create/destroy with change()
+(build mode only), the migration with migrate() (the one write verify mode allows).
 """
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from typing import ClassVar
 from xenlab.errors import XenlabError
 from xenlab.parsers import Domain, XenInfo, parse_domain_list, parse_xen_info
 from xenlab.remote import Host, Result
+
+# The toolstack subcommands that only read (any other one writes): what the verify-mode
+# write guard lets through.
+READ_SUBCOMMANDS = frozenset({"list", "info", "dmesg", "uptime", "vcpu-list", "network-list",
+                              "block-list", "pci-list", "log", "-V", "version", "help",
+                              "console"})
 
 READ_TIMEOUT_S = 30
 CREATE_TIMEOUT_S = 120
@@ -26,13 +33,30 @@ PROBE_LOGIN_S = 20
 class Toolstack:
     """One host's toolstack; subclasses say how each operation is spelled."""
 
-    command: ClassVar[str]
+    command: ClassVar[str]  # the program; shown to people, never compared above this module
     migrate_template: ClassVar[str]  # with %s for the domain and the destination address
     relocation_path: ClassVar[str]  # what relocation_check() proves, with {address} and {port}
     log_path: ClassVar[str]  # where the toolstack says why a domain ended, with {name}
+    # The relocation server's configuration file on a host, where the toolstack has a
+    # relocation server (xend); None where migration needs none (xl: SSH).
+    relocation_config: ClassVar[str | None] = None
+    # Whether build mode can set up the relocation path (xl: root SSH trust; xenlab does
+    # not edit xend-config.sxp).
+    builds_relocation: ClassVar[bool] = False
+    newest_xen: ClassVar[tuple[int, int] | None] = None  # the last Xen it runs on (None: any)
 
     def __init__(self, host: Host) -> None:
         self.host = host
+
+    def fits(self, info: XenInfo) -> bool:
+        """Whether this toolstack belongs on that Xen (xm was removed in Xen 4.5)."""
+        return self.newest_xen is None or (info.xen_major, info.xen_minor) <= self.newest_xen
+
+    @staticmethod
+    def writing_word(args: list[str]) -> str | None:
+        """For the write guard: what in `xl|xm ARGS` writes (e.g. "create"), else None."""
+        sub = next((a for a in args if not a.startswith("-") or a == "-V"), None)
+        return None if sub is None or sub in READ_SUBCOMMANDS else sub
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.host.name})"
@@ -84,6 +108,7 @@ class Xl(Toolstack):
     migrate_template = "xl migrate %s %s"  # no -l: xl migrates live anyway
     relocation_path = "root SSH to {address} without a password (xl migrate's channel)"
     log_path = "/var/log/xen/xl-{name}.log"
+    builds_relocation = True
 
     def relocation_probe(self, dest_address: str, port: int) -> tuple[str, ...]:
         return ("ssh -o BatchMode=yes -o StrictHostKeyChecking=yes "
@@ -97,6 +122,8 @@ class Xm(Toolstack):
     migrate_template = "xm migrate -l %s %s"
     relocation_path = "xend's relocation server {address}:{port} accepting connections"
     log_path = "/var/log/xen/xend.log"
+    relocation_config = "/etc/xen/xend-config.sxp"
+    newest_xen = (4, 4)
 
     def relocation_probe(self, dest_address: str, port: int) -> tuple[str, ...]:
         # bash's /dev/tcp: no nc/telnet needed on an old dom0
@@ -118,4 +145,18 @@ def detect(host: Host) -> Toolstack:
         if found == kind.command:
             return kind(host)
     seen = " | ".join(line.strip() for line in why if line.strip()) or "empty output"
-    raise XenlabError(f"{host.name}: no Xen toolstack answers (`xl info` / `xm info`); saw: {seen}")
+    raise XenlabError(f"{host.name}: no Xen toolstack answers (`xl info` / `xm info`); "
+                      f"saw: {seen}", host.name)
+
+
+class Toolstacks:
+    """Each host's toolstack, detected on first use and kept for the run (one detection
+    per host, whichever stage asks first)."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, Toolstack] = {}
+
+    def __getitem__(self, host: Host) -> Toolstack:
+        if host.name not in self._found:
+            self._found[host.name] = detect(host)
+        return self._found[host.name]

@@ -1,0 +1,160 @@
+"""The guest, through its console: what the article types there, and what it says back.
+
+`xl console` / `xm console` on a PTY over the dom0's SSH connection (GuestConsole
+frames each command so its output and exit status read back exactly). The
+article sets the guest's address this way; the live proofs read its uptime, MAC,
+IP and a token kept only in its shell's memory.
+"""
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Iterator
+
+import paramiko
+
+from xenlab.adapters.toolstack import Toolstack
+from xenlab.live.console import ConsoleError, ConsoleResult, GuestConsole
+from xenlab.parsers import parse_ifconfig
+from xenlab.remote import Host
+from xenlab.wait import WaitTimeout, wait_for
+
+CONSOLE_TIMEOUT_S = 60.0
+GUEST_IFACE = "eth0"
+_KERNEL_LINE = re.compile(r"^\[\s*\d+\.\d+\] .*$\n?", re.M)  # printk lines on the console
+_UPTIME = re.compile(r"^(\d+(?:\.\d+)?) \d+(?:\.\d+)?$", re.M)
+_TOKEN = re.compile(r"XENLAB_TOKEN=\[([0-9a-f]*)\]")
+
+
+@dataclass(frozen=True)
+class GuestFacts:
+    """What the guest itself says, through its console."""
+
+    uptime_s: float
+    mac: str | None
+    ip: str | None
+    token: str  # XENLAB_TOKEN in the console shell's memory ("" if unset)
+
+
+def guest_netfront_path(dom0_module: str) -> str:
+    """Where the article copies dom0's xen-netfront.ko inside the guest: /lib/modules/<file>."""
+    return "/lib/modules/" + posixpath.basename(dom0_module)
+
+
+def open_pty(host: Host, command: str) -> paramiko.Channel:
+    """`command` on a PTY over the host's SSH connection (closing the channel hangs it up)."""
+    channel = host._transport.client().get_transport().open_session(timeout=10)
+    channel.get_pty(term="dumb", width=200, height=50)
+    channel.exec_command(command)
+    return channel
+
+
+def open_console(toolstack: Toolstack, name: str,
+                 timeout: float = CONSOLE_TIMEOUT_S) -> GuestConsole:
+    """The guest's console, at its shell prompt (see guest_console for a with-block)."""
+    where = f"{toolstack.host.name}: {toolstack.console_command(name)}"
+    console = GuestConsole(open_pty(toolstack.host, toolstack.console_command(name)), where)
+
+    def prompt() -> tuple[bool, str]:
+        try:
+            console.wait_prompt(timeout=5)  # Enter again: a kernel line may follow the prompt
+            return True, "prompt"
+        except ConsoleError as exc:
+            if console.channel.exit_status_ready():
+                raise
+            return False, str(exc)
+
+    try:
+        wait_for(prompt, timeout=timeout, interval=0, what=f"{where}: shell prompt")
+    except (WaitTimeout, ConsoleError):
+        hang_up(console)
+        raise
+    return console
+
+
+def hang_up(console: GuestConsole) -> None:
+    """Leave the console (Ctrl-]) and close it; it may be gone already (the domain left)."""
+    with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+        console.close()
+
+
+@contextlib.contextmanager
+def guest_console(toolstack: Toolstack, name: str,
+                  timeout: float = CONSOLE_TIMEOUT_S) -> Iterator[GuestConsole]:
+    """open_console() for a with-block: hung up at the end, whatever happened."""
+    console = open_console(toolstack, name, timeout)
+    try:
+        yield console
+    finally:
+        hang_up(console)
+
+
+def typed(console: GuestConsole, command: str, timeout: float = 30.0) -> ConsoleResult:
+    """console.run(), with a console that went away (the domain left) as a ConsoleError."""
+    try:
+        return console.run(command, timeout)
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        raise ConsoleError(f"{console.where}: console closed before `{command}` ({exc})") from None
+
+
+def guest_run(console: GuestConsole, command: str, timeout: float = 30.0) -> str:
+    """A command in the guest's shell; its output without the kernel's console lines."""
+    result = typed(console, command, timeout)
+    output = _KERNEL_LINE.sub("", result.output)
+    if result.status != 0:
+        last = output.strip().splitlines()
+        raise ConsoleError(f"{console.where}: `{command}` exited {result.status}: "
+                           f"{last[-1] if last else 'no output'}")
+    return output
+
+
+def set_guest_ip(console: GuestConsole, module_path: str, ip: str, prefix: int,
+                 timeout: float = 30.0) -> None:
+    """The article's `insmod xen-netfront.ko; ifconfig eth0 IP up` (a loaded module is fine)."""
+    result = typed(console, f"insmod {shlex.quote(module_path)}")
+    if result.status != 0 and "File exists" not in result.output:
+        raise ConsoleError(f"{console.where}: insmod {module_path} exited {result.status}: "
+                           f"{result.output.strip()}")
+    netmask = ipaddress.IPv4Network(f"0.0.0.0/{prefix}").netmask
+    command = f"ifconfig {GUEST_IFACE} {ip} netmask {netmask} up"
+    # eth0 appears once netfront has connected to its backend: a moment after insmod
+    wait_for(lambda: (typed(console, command).status == 0, console.transcript[-120:]),
+             timeout=timeout, interval=1.0, what=f"{console.where}: {command}")
+
+
+def set_token(console: GuestConsole, token: str) -> None:
+    """A value that exists only in the guest's memory: a variable of its console shell."""
+    if not re.fullmatch(r"[0-9a-f]+", token):
+        raise ValueError(f"token must be lowercase hex, not {token!r}")
+    guest_run(console, f"XENLAB_TOKEN={token}")
+
+
+def announce(console: GuestConsole, peer_ip: str, seconds: float) -> None:
+    """The guest pings peer_ip once a second for a bounded time, in the background.
+
+    A busybox guest is otherwise silent: if the unsolicited neighbour
+    advertisement it sends on resume is lost, the lab's bridges keep forwarding
+    to the old host until something from the guest passes (seen once on the
+    box: no reply for 60 s). A server with traffic announces itself the same way.
+    """
+    guest_run(console, f"(ping -q -i 1 -w {int(seconds)} {shlex.quote(peer_ip)} "
+                       ">/dev/null 2>&1 &)")
+
+
+def read_facts(console: GuestConsole) -> GuestFacts:
+    uptime = _UPTIME.search(guest_run(console, "cat /proc/uptime"))
+    if uptime is None:
+        raise ConsoleError(f"{console.where}: no uptime in /proc/uptime; last seen: "
+                           f"{console.transcript[-120:]!r}")
+    shown = guest_run(console, f"ifconfig {GUEST_IFACE} 2>/dev/null || true")  # none yet: None
+    eth0 = next((i for i in (parse_ifconfig(shown) if shown.strip() else ())
+                 if i.name == GUEST_IFACE), None)
+    token = _TOKEN.search(guest_run(console, 'echo "XENLAB_TOKEN=[$XENLAB_TOKEN]"'))
+    return GuestFacts(uptime_s=float(uptime[1]), mac=eth0.mac if eth0 else None,
+                      ip=eth0.ipv4 if eth0 else None, token=token[1] if token else "")
+
+

@@ -1,4 +1,4 @@
-"""The article's stages, in order: marker, feature file, title, and what each needs.
+"""The article's stages, in order: marker, title, and what each needs.
 
 The one place that says which stage depends on which: the plugin orders tests
 by stage and skips the stages whose prerequisites failed.
@@ -12,24 +12,20 @@ from dataclasses import dataclass
 class Stage:
     number: int
     marker: str
-    feature: str  # under features/ (bdd_features_base_dir)
     title: str
     depends: tuple[int, ...]  # direct prerequisites
 
 
 STAGES = (
-    Stage(1, "stage1_target", "01-target.feature", "iSCSI target exports the LUN", ()),
-    Stage(2, "stage2_initiators", "02-initiators.feature",
-          "both Xen hosts log in to the target", (1,)),
-    Stage(3, "stage3_partition", "03-partition.feature",
-          "partition and filesystem on the shared disk", (2,)),
-    Stage(4, "stage4_xen", "04-xen.feature", "Xen dom0 on both hosts", ()),
-    Stage(5, "stage5_bridge", "05-bridge.feature", "bridge networking on both hosts", ()),
-    Stage(6, "stage6_storage", "06-storage.feature", "shared storage and the guest image", (3,)),
-    Stage(7, "stage7_guest_config", "07-guest-config.feature",
-          "guest configuration on both hosts", (4, 6)),
-    Stage(8, "stage8_relocation", "08-relocation.feature", "relocation service", (4, 5)),
-    Stage(9, "stage9_migration", "09-migration.feature", "live migration", (7, 8)),
+    Stage(1, "stage1_target", "iSCSI target exports the LUN", ()),
+    Stage(2, "stage2_initiators", "both Xen hosts log in to the target", (1,)),
+    Stage(3, "stage3_partition", "partition and filesystem on the shared disk", (2,)),
+    Stage(4, "stage4_xen", "Xen dom0 on both hosts", ()),
+    Stage(5, "stage5_bridge", "bridge networking on both hosts", ()),
+    Stage(6, "stage6_storage", "shared storage and the guest image", (3,)),
+    Stage(7, "stage7_guest_config", "guest configuration on both hosts", (4, 6)),
+    Stage(8, "stage8_relocation", "relocation service", (4, 5)),
+    Stage(9, "stage9_migration", "live migration", (7, 8)),
 )
 BY_NUMBER = {s.number: s for s in STAGES}
 BY_MARKER = {s.marker: s for s in STAGES}

@@ -93,9 +93,11 @@ WantedBy=sysinit.target
 EOS
 systemctl enable xenlab-seed.service >/dev/null 2>&1
 printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > /etc/network/interfaces
-# networking.service would wait for interfaces that never come; keep boot short.
+# networking.service would wait for interfaces that never come; keep boot short, but
+# not so short that a loaded machine fails it: ifup's hooks took 12-20 s per restart
+# under TCG with the host's two cores busy, and 30 s left a host without its NICs.
 mkdir -p /etc/systemd/system/networking.service.d
-printf '[Service]\nTimeoutStartSec=30\n' > /etc/systemd/system/networking.service.d/xenlab.conf
+printf '[Service]\nTimeoutStartSec=120\n' > /etc/systemd/system/networking.service.d/xenlab.conf
 apt-get clean
 rm -rf /var/lib/apt/lists/*
 """

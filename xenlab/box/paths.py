@@ -16,8 +16,6 @@ PREFIX = os.environ.get("XENLAB_BOX_PREFIX", "xlbox")
 NETNS = f"{PREFIX}-net"
 BRIDGE = f"{PREFIX}-br"
 
-HOSTS = ("target", "test1", "test2")
-
 
 def state_root() -> Path:
     return Path(os.environ.get("XENLAB_STATE", "/var/lib/xenlab"))

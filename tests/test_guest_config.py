@@ -1,0 +1,78 @@
+"""Stage 7 on the article's real /etc/xen/busybox (tests/data/guest-config): the same file on
+both hosts, the inventory's name and memory, every path it names present, the MAC hazard."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from xenlab.checks import LabCheckFailed
+from xenlab.inventory import HostSpec, load_lab
+from xenlab.parsers import parse_guest_config
+from xenlab.remote import Host
+from xenlab.stages import guestconfig
+
+from .replaykit import replayed
+
+ROOT = Path(__file__).parent.parent
+ARTICLE = (Path(__file__).parent / "data" / "guest-config" / "article-busybox.txt").read_text()
+PATH = "/etc/xen/busybox"
+READ = f"test -e {PATH} || exit 66; cat -- {PATH}"
+
+
+def test_the_articles_file_on_both_hosts_holds_the_inventorys_values():
+    texts, configs = {}, {}
+    for name in ("test1", "test2"):
+        texts[name], configs[name] = guestconfig.read_config(
+            replayed(name, {READ: (0, ARTICLE, "")})[0], PATH)
+    guestconfig.check_identical(texts, PATH)
+    guestconfig.check_values(replayed("test1", {})[0], configs["test1"],
+                             load_lab(ROOT / "inventory.ini").values)
+
+
+def test_a_file_edited_on_one_host_fails_with_the_first_difference():
+    edited = ARTICLE.replace('memory = "512"', 'memory = "256"')
+    with pytest.raises(LabCheckFailed) as failed:
+        guestconfig.check_identical({"test1": ARTICLE, "test2": edited}, PATH)
+    assert str(failed.value) == ("test2: expected /etc/xen/busybox identical to test1's; saw "
+                                 "'memory = \"256\"' where 'memory = \"512\"'")
+
+
+def test_a_missing_file_fails():
+    host = replayed("test2", {READ: (66, "", "")})[0]
+    with pytest.raises(LabCheckFailed, match="^test2: expected guest configuration "
+                                             "/etc/xen/busybox; saw no such file$"):
+        guestconfig.read_config(host, PATH)
+
+
+def test_other_memory_than_the_inventorys_fails():
+    box_values = load_lab(ROOT / "inventory.ini").values
+    with pytest.raises(LabCheckFailed, match=r"^test1: expected memory 192 MiB; saw 512$"):
+        guestconfig.check_values(replayed("test1", {})[0], parse_guest_config(ARTICLE),
+                                 replace(box_values, guest_memory_mib=192))
+
+
+def test_what_build_mode_writes_reads_back_as_the_inventorys_values():
+    values = load_lab(ROOT / "inventory.ini").values
+    config = parse_guest_config(guestconfig.render(values))
+    guestconfig.check_values(replayed("test1", {})[0], config, values)
+    assert guestconfig.named_paths(config) == guestconfig.named_paths(parse_guest_config(ARTICLE))
+
+
+def test_every_path_the_file_names_must_exist_on_the_host(tmp_path):
+    kernel, image = tmp_path / "vmlinuz", tmp_path / "busybox.img"
+    kernel.write_text("")
+    config = parse_guest_config(f'kernel = "{kernel}"\nname = "busybox"\n'
+                                f"disk = ['file:{image},xvda,w']\n")
+    host = Host(HostSpec("test1", "local"))
+    with pytest.raises(LabCheckFailed, match=f"^test1: expected every path the guest "
+                                             f"configuration names; saw missing \\['{image}'\\]$"):
+        guestconfig.check_paths(host, config)
+    image.write_text("")
+    guestconfig.check_paths(host, config)
+
+
+def test_a_vif_without_a_fixed_mac_is_a_hazard():
+    found = guestconfig.hazards(replayed("test1", {})[0], parse_guest_config(ARTICLE), PATH)
+    assert [f.what for f in found] == ["/etc/xen/busybox: vif 'bridge=xenbr0' has no fixed mac="]

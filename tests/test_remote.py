@@ -18,7 +18,8 @@ import pytest
 
 from xenlab.errors import CommandFailed, CommandTimeout, HostUnreachable, ReadOnlyViolation
 from xenlab.inventory import HostSpec
-from xenlab.remote import Host, LocalTransport, Result, _warn_insecure
+from xenlab.remote import Host, LocalTransport, Result
+from xenlab.remote.transport import _warn_insecure
 
 PASSWORD = "hunter2"
 

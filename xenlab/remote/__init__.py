@@ -1,0 +1,10 @@
+"""The one I/O boundary: shell commands on lab hosts.
+
+Everything xenlab does to a host goes through `Host` (host.py), over a
+`Transport` (transport.py: SSH with paramiko, or this machine). Nothing outside
+this package imports paramiko or reaches into a Host's connection.
+"""
+from xenlab.remote.host import Host, Result
+from xenlab.remote.transport import LocalTransport, Transport, transport_for
+
+__all__ = ["Host", "LocalTransport", "Result", "Transport", "transport_for"]

@@ -22,7 +22,7 @@ from xenlab.errors import (
     first_line,
 )
 from xenlab.inventory import HostSpec
-from xenlab.readonly import writes
+from xenlab.remote.guard import writes
 from xenlab.remote.transport import LocalTransport, ParamikoTransport, Transport, transport_for
 from xenlab.wait import ticking
 

@@ -5,6 +5,7 @@ Everything xenlab does to a host goes through `Host` (host.py), over a
 this package imports paramiko or reaches into a Host's connection.
 """
 from xenlab.remote.host import Host, Result
+from xenlab.remote.pty import PTY_CLOSED, Pty
 from xenlab.remote.transport import LocalTransport, Transport, transport_for
 
-__all__ = ["Host", "LocalTransport", "Result", "Transport", "transport_for"]
+__all__ = ["PTY_CLOSED", "Host", "LocalTransport", "Pty", "Result", "Transport", "transport_for"]

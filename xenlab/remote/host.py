@@ -23,6 +23,7 @@ from xenlab.errors import (
 )
 from xenlab.inventory import HostSpec
 from xenlab.remote.guard import writes
+from xenlab.remote.pty import Pty
 from xenlab.remote.transport import LocalTransport, ParamikoTransport, Transport, transport_for
 from xenlab.wait import ticking
 
@@ -168,6 +169,20 @@ class Host:
     def write_file(self, path: str, content: str | bytes, mode: int = 0o644) -> Result:
         return self.change("cat > %s && chmod %s %s", path, format(mode, "o"), path,
                            input=content)
+
+    def open_pty(self, command: str, timeout: float = 10) -> Pty:
+        """`command` on a PTY over this Host's own connection (`xl console NAME`): for an
+        interactive program, which run() cannot drive. No deadline after it started and
+        no Result: whoever types into it reads back (xenlab.console). In verify mode
+        `command` passes the write guard; with sudo it runs under `sudo -n`.
+
+        Raises ConnectionError when no PTY opens within timeout; the Pty then raises
+        only PTY_CLOSED exceptions (OSError, EOFError) once the session is gone.
+        """
+        if self.mode == "verify":
+            self._refuse_if_writes(command)
+        line = f"sudo -n sh -c {shlex.quote(command)}" if self.sudo else command
+        return self._transport.open_pty(line, timeout)
 
     @functools.cached_property
     def testinfra(self):

@@ -22,6 +22,7 @@ import paramiko
 
 from xenlab.errors import HostUnreachable, first_line
 from xenlab.inventory import HostSpec
+from xenlab.remote.pty import HEIGHT, TERM, WIDTH, ChannelPty, LocalPty, Pty
 
 # The logger keeps the name it had before xenlab.remote became a package:
 # it is the name a user filters the host-key warning by.
@@ -31,6 +32,8 @@ log = logging.getLogger("xenlab.remote")
 logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
 
 KEEPALIVE_S = 15
+# What a broken SSH session raises: OSError covers the socket's errors.
+_SSH_ERRORS = (paramiko.SSHException, OSError, EOFError)
 
 
 class Transport(Protocol):
@@ -40,6 +43,10 @@ class Transport(Protocol):
              ) -> tuple[int | None, bytes, bytes]:
         """(rc, stdout, stderr); rc is None when it did not end within timeout (it is
         then abandoned). Raises HostUnreachable when there is no way to the host."""
+
+    def open_pty(self, command: str, timeout: float) -> Pty:
+        """`command` on a PTY, started; ConnectionError when no PTY session opens within
+        timeout, HostUnreachable when there is no way to the host."""
 
     def close(self) -> None: ...
 
@@ -59,6 +66,9 @@ class LocalTransport:
             out, err = proc.communicate()
             return None, out, err
         return proc.returncode, out, err
+
+    def open_pty(self, command: str, timeout: float) -> Pty:
+        return LocalPty(command)  # a local spawn does not wait: nothing to time out
 
     def close(self) -> None:
         pass
@@ -115,13 +125,13 @@ class ParamikoTransport:
         out, err = bytearray(), bytearray()
         try:
             chan = self.client().get_transport().open_session(timeout=timeout)
-        except (paramiko.SSHException, OSError, EOFError) as exc:
+        except _SSH_ERRORS as exc:
             raise self._unreachable(f"cannot open a session: {_why(exc, self)}") from None
         expired = threading.Event()
 
         def expire() -> None:  # closing the channel also wakes exec_command and sendall
             expired.set()
-            with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+            with contextlib.suppress(*_SSH_ERRORS):
                 chan.close()
 
         watchdog = threading.Timer(timeout, expire)
@@ -139,7 +149,7 @@ class ParamikoTransport:
                 _drain(chan, out, err)
             chan.status_event.wait()  # set on exit status or close
             _drain(chan, out, err)
-        except (paramiko.SSHException, OSError, EOFError) as exc:
+        except _SSH_ERRORS as exc:
             if not expired.is_set():
                 raise self._unreachable(f"connection lost: {_why(exc, self)}") from None
         finally:
@@ -150,6 +160,24 @@ class ParamikoTransport:
         if chan.exit_status == -1 and not chan.get_transport().is_active():
             raise self._unreachable("connection lost")
         return chan.exit_status, bytes(out), bytes(err)
+
+    def open_pty(self, command: str, timeout: float) -> Pty:
+        """A session of the host's own connection with a PTY, `command` started in it."""
+        try:
+            chan = self.client().get_transport().open_session(timeout=timeout)
+        except _SSH_ERRORS as exc:
+            raise self._pty_refused(exc) from None
+        try:
+            chan.get_pty(term=TERM, width=WIDTH, height=HEIGHT)
+            chan.exec_command(command)
+        except _SSH_ERRORS as exc:
+            chan.close()
+            raise self._pty_refused(exc) from None
+        return ChannelPty(chan, _SSH_ERRORS)
+
+    def _pty_refused(self, exc: BaseException) -> ConnectionError:
+        return ConnectionError(f"{self.spec.name} ({self.spec.endpoint}): cannot open a PTY: "
+                               f"{_why(exc, self)}")
 
     def close(self) -> None:
         if self._client is not None:
@@ -179,7 +207,7 @@ class ParamikoTransport:
                 timeout=wait, banner_timeout=wait, auth_timeout=wait,
                 # OpenSSH 5.3 (CentOS 6) rejects rsa-sha2 signatures
                 disabled_algorithms={"pubkeys": ["rsa-sha2-512", "rsa-sha2-256"]} if legacy else None)
-        except (paramiko.SSHException, OSError, EOFError) as exc:
+        except _SSH_ERRORS as exc:
             client.close()
             raise self._unreachable(_why(exc, self)) from None
         client.get_transport().set_keepalive(KEEPALIVE_S)

@@ -2,7 +2,10 @@
 
 Everything xenlab does to a host goes through `Host` (host.py), over a
 `Transport` (transport.py: SSH with paramiko, or this machine). Nothing outside
-this package imports paramiko or reaches into a Host's connection.
+this package should import paramiko or reach into a Host's connection: a PTY
+comes from `Host.open_pty` (pty.py), testinfra's modules from `Host.testinfra`
+(testinfra.py), an OpenSSH config from sshconfig.py; the write guard of verify
+mode is guard.py.
 """
 from xenlab.remote.host import Host, Result
 from xenlab.remote.pty import PTY_CLOSED, Pty

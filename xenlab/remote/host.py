@@ -12,7 +12,7 @@ import functools
 import shlex
 import time
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import TYPE_CHECKING, Callable, Literal
 
 from xenlab.errors import (
     CommandFailed,
@@ -24,8 +24,11 @@ from xenlab.errors import (
 from xenlab.inventory import HostSpec
 from xenlab.remote.guard import writes
 from xenlab.remote.pty import Pty
-from xenlab.remote.transport import LocalTransport, ParamikoTransport, Transport, transport_for
+from xenlab.remote.transport import Transport, transport_for
 from xenlab.wait import ticking
+
+if TYPE_CHECKING:
+    import testinfra.host
 
 Mode = Literal["verify", "build"]
 Recorder = Callable[["Result"], None]
@@ -185,34 +188,13 @@ class Host:
         return self._transport.open_pty(line, timeout)
 
     @functools.cached_property
-    def testinfra(self):
-        """A testinfra host for the same machine, over this Host's own SSH connection.
+    def testinfra(self) -> testinfra.host.Host:
+        """A testinfra host whose modules (service, file, socket, package, ...) run their
+        commands through this Host's run(): the same connection, deadline (30 s),
+        evidence, redaction, sudo and, in verify mode, write guard."""
+        from xenlab.remote.testinfra import as_testinfra_host  # testinfra: loaded when asked for
 
-        For the few resources where testinfra's modules help; its commands have
-        no deadline and are not recorded: the main path is run/check.
-        """
-        import testinfra
-        from testinfra.backend import get_backend
-
-        if isinstance(self._transport, LocalTransport):
-            host = testinfra.get_host("local://")
-            backend = host.backend
-        elif isinstance(self._transport, ParamikoTransport):
-            address = f"[{self.spec.address}]" if ":" in self.spec.address else self.spec.address
-            backend = get_backend(f"paramiko://{self.spec.user}@{address}:{self.spec.port}")
-            backend.client = self._transport.client()  # same host-key policy, one connection
-            host = testinfra.host.Host(backend)
-            backend.set_host(host)
-        else:
-            raise TypeError(f"{self.name}: no testinfra host for {type(self._transport).__name__}")
-        if self.mode == "verify":  # the same read-only guard as run()
-            unguarded = backend.run
-
-            def guarded(command: str, *args: object, **kwargs):
-                self._refuse_if_writes(backend.get_command(command, *args))
-                return unguarded(command, *args, **kwargs)
-            backend.run = guarded
-        return host
+        return as_testinfra_host(self)
 
     @property
     def connections(self) -> int:

@@ -72,8 +72,9 @@ def test_a_write_through_testinfra_is_refused_in_verify_mode_before_anything_run
     marker = tmp_path / "made"
     host, results = local()
     for command in ("touch %s", "echo x > %s", "rm -f %s"):
-        with pytest.raises(ReadOnlyViolation, match=r"refused in verify mode"):
+        with pytest.raises(ReadOnlyViolation, match=r"refused in verify mode") as refused:
             host.testinfra.run(command, str(marker))
+        assert refused.value.host == "box1"
     assert not marker.exists() and results == []
     build, _ = local("build")
     build.testinfra.run("touch %s", str(marker))

@@ -109,7 +109,7 @@ class Host:
         if writer is not None:
             raise ReadOnlyViolation(
                 f"{self.name}: `{_shown(self._redact(line))}` writes to the host ({writer}); "
-                f"refused in {self.mode} mode (writes need --lab-mode=build)")
+                f"refused in {self.mode} mode (writes need --lab-mode=build)", self.name)
 
     def _send(self, line: str, timeout: float, ok: tuple[int, ...],
               input: str | bytes | None) -> Result:

@@ -179,8 +179,9 @@ class Host:
         no Result: whoever types into it reads back (xenlab.console). In verify mode
         `command` passes the write guard; with sudo it runs under `sudo -n`.
 
-        Raises ConnectionError when no PTY opens within timeout; the Pty then raises
-        only PTY_CLOSED exceptions (OSError, EOFError) once the session is gone.
+        Raises HostUnreachable when there is no connection, ConnectionError when no PTY
+        opens within timeout; the Pty then raises only PTY_CLOSED exceptions (OSError,
+        EOFError) once the session is gone.
         """
         if self.mode == "verify":
             self._refuse_if_writes(command)

@@ -1,11 +1,11 @@
-"""The read-only guard of verify mode: which command lines write (xenlab.readonly.writes),
+"""The read-only guard of verify mode: which command lines write (xenlab.remote.guard.writes),
 and Host.run refusing them before anything is sent."""
 from __future__ import annotations
 
 import pytest
 
 from xenlab.errors import ReadOnlyViolation
-from xenlab.readonly import writes
+from xenlab.remote.guard import writes
 
 from .test_remote import local
 

@@ -235,25 +235,25 @@ def with_ssh_config(lab: Lab, path: str) -> Lab:
     IdentityFile of the host's entry apply where the inventory sets no
     ansible_host, ansible_port, ansible_user or key file.
     """
-    import paramiko
+    from xenlab.remote.sshconfig import read_ssh_config  # lazily: xenlab.remote imports us
 
     try:
-        config = paramiko.SSHConfig.from_path(os.path.expanduser(path))
+        lookup = read_ssh_config(path)
     except OSError as exc:
         raise InventoryError(f"--ssh-config {path}: {exc.strerror}") from None
 
     def apply(spec: HostSpec) -> HostSpec:
         if spec.is_local:
             return spec
-        entry = config.lookup(spec.name)
-        keys = entry.get("identityfile") or [None]
+        entry = lookup(spec.name)
         return replace(
             spec,
-            address=entry["hostname"] if "ansible_host" not in spec.vars else spec.address,
-            port=int(entry.get("port", spec.port)) if "ansible_port" not in spec.vars
+            address=entry.hostname if "ansible_host" not in spec.vars else spec.address,
+            port=entry.port if entry.port is not None and "ansible_port" not in spec.vars
             else spec.port,
-            user=entry.get("user", spec.user) if "ansible_user" not in spec.vars else spec.user,
-            key_file=spec.key_file or keys[0])
+            user=entry.user if entry.user is not None and "ansible_user" not in spec.vars
+            else spec.user,
+            key_file=spec.key_file or next(iter(entry.identity_files), None))
     return lab.map_hosts(apply)
 
 

@@ -9,6 +9,9 @@ writes, or returns None. It errs on the side of refusing: an unknown `xl`
 subcommand, any redirection to a file, `sed -i`, a `systemctl` verb that is
 not a query.
 
+Programs that always write are in ALWAYS; a program whose writes depend on
+its arguments has a rule in RULES (see `rule`).
+
 The live migration (Host.migrate) is the one write verify mode may do; it
 does not pass through this guard.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from typing import Callable
 
 # Programs that change something whatever their arguments.
 ALWAYS = frozenset("""
@@ -27,7 +31,7 @@ ALWAYS = frozenset("""
     ifup ifdown dhclient sysctl hostnamectl resize2fs tune2fs e2fsck fsck
 """.split())
 
-# Programs that write unless their arguments say "only show".
+# What the rules below read: the arguments that make a program write, or only show.
 XL_READS = frozenset({"list", "info", "dmesg", "uptime", "vcpu-list", "network-list",
                       "block-list", "pci-list", "log", "-V", "version", "help", "console"})
 SYSTEMCTL_READS = frozenset({"status", "is-active", "is-enabled", "is-failed", "show", "cat",
@@ -116,6 +120,91 @@ def _program(words: list[str]) -> tuple[str, list[str]] | None:
     return None
 
 
+Rule = Callable[[str, list[str]], str | None]
+RULES: dict[str, Rule] = {}  # program (basename) -> its rule
+
+
+def rule(*programs: str) -> Callable[[Rule], Rule]:
+    """Register `check(program, args)` as the rule of `programs`: it returns the
+    words that name the write (shown in the refusal) or None when the call only reads.
+
+    The table is the place to teach the guard a program whose writes depend on
+    its arguments (a toolstack's or a target's verbs), one small rule each.
+    """
+    def register(check: Rule) -> Rule:
+        for program in programs:
+            RULES[program] = check
+        return check
+    return register
+
+
+def _any_of(flags: frozenset[str], shown: str) -> Rule:
+    """A rule for a program that writes when one of its arguments is in `flags`
+    (the write shown as `shown` with {} the argument)."""
+    def check(program: str, args: list[str]) -> str | None:
+        flag = next((a for a in args if a in flags), None)
+        return shown.format(flag) if flag else None
+    return check
+
+
+@rule("xl", "xm")
+def _toolstack(program: str, args: list[str]) -> str | None:
+    sub = next((a for a in args if not a.startswith("-") or a == "-V"), None)
+    return None if sub is None or sub in XL_READS else f"{program} {sub}"
+
+
+@rule("systemctl")
+def _systemctl(program: str, args: list[str]) -> str | None:
+    verb = next((a for a in args if not a.startswith("-")), None)
+    return None if verb is None or verb in SYSTEMCTL_READS else f"systemctl {verb}"
+
+
+rule("ip")(_any_of(IP_WRITES, "ip ... {}"))
+rule("blockdev")(_any_of(BLOCKDEV_WRITES, "blockdev {}"))
+_iscsiadm_flags = _any_of(ISCSIADM_WRITES, "iscsiadm {}")
+
+
+@rule("tgtadm")
+def _tgtadm(program: str, args: list[str]) -> str | None:
+    ops = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-o", "--op")]
+    ops += [a.split("=", 1)[1] for a in args if a.startswith("--op=")]
+    op = next((o for o in ops if o in TGTADM_WRITES), None)
+    return f"tgtadm --op {op}" if op else None
+
+
+@rule("iscsiadm")
+def _iscsiadm(program: str, args: list[str]) -> str | None:
+    if "discovery" in args and ("-t" in args or "--type" in args):
+        return "iscsiadm -m discovery -t (records nodes)"
+    return _iscsiadm_flags(program, args)
+
+
+@rule("sed")
+def _sed(program: str, args: list[str]) -> str | None:
+    return "sed -i" if any(a.startswith(("-i", "--in-place")) for a in args) else None
+
+
+@rule("fdisk")
+def _fdisk(program: str, args: list[str]) -> str | None:
+    return None if any(a in ("-l", "--list") for a in args) else "fdisk"
+
+
+@rule("dd")
+def _dd(program: str, args: list[str]) -> str | None:
+    # without of= it writes to its stdout only
+    return "dd of=" if any(a.startswith(("of=", "--output")) for a in args) else None
+
+
+@rule("debugfs")
+def _debugfs(program: str, args: list[str]) -> str | None:
+    return "debugfs -w" if "-w" in args else None
+
+
+@rule("udevadm")
+def _udevadm(program: str, args: list[str]) -> str | None:
+    return "udevadm trigger" if args[:1] == ["trigger"] else None
+
+
 def _segment_writes(segment: list[str]) -> str | None:
     target = _redirect_target(segment)
     if target is not None:
@@ -128,39 +217,8 @@ def _segment_writes(segment: list[str]) -> str | None:
         return writes(" ".join(args[args.index("-c") + 1:][:1]))
     if program in ALWAYS or program.startswith("mkfs."):
         return program
-    if program in ("xl", "xm"):
-        sub = next((a for a in args if not a.startswith("-") or a == "-V"), None)
-        return None if sub is None or sub in XL_READS else f"{program} {sub}"
-    if program == "systemctl":
-        verb = next((a for a in args if not a.startswith("-")), None)
-        return None if verb is None or verb in SYSTEMCTL_READS else f"systemctl {verb}"
-    if program == "ip":
-        verb = next((a for a in args if a in IP_WRITES), None)
-        return f"ip ... {verb}" if verb else None
-    if program == "tgtadm":
-        ops = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-o", "--op")]
-        ops += [a.split("=", 1)[1] for a in args if a.startswith("--op=")]
-        op = next((o for o in ops if o in TGTADM_WRITES), None)
-        return f"tgtadm --op {op}" if op else None
-    if program == "iscsiadm":
-        if "discovery" in args and ("-t" in args or "--type" in args):
-            return "iscsiadm -m discovery -t (records nodes)"
-        flag = next((a for a in args if a in ISCSIADM_WRITES), None)
-        return f"iscsiadm {flag}" if flag else None
-    if program == "blockdev":
-        flag = next((a for a in args if a in BLOCKDEV_WRITES), None)
-        return f"blockdev {flag}" if flag else None
-    if program == "sed" and any(a.startswith(("-i", "--in-place")) for a in args):
-        return "sed -i"
-    if program == "fdisk" and not any(a in ("-l", "--list") for a in args):
-        return "fdisk"
-    if program == "dd" and any(a.startswith(("of=", "--output")) for a in args):
-        return "dd of="  # without of= it writes to its stdout only
-    if program == "debugfs" and "-w" in args:
-        return "debugfs -w"
-    if program == "udevadm" and args[:1] == ["trigger"]:
-        return "udevadm trigger"
-    return None
+    check = RULES.get(program)
+    return check(program, args) if check else None
 
 
 def writes(line: str) -> str | None:

@@ -1,0 +1,227 @@
+"""Commands on one lab host: quoted, under a deadline, guarded, redacted and recorded.
+
+`Host` runs commands on one inventory host through a Transport (see
+xenlab.remote.transport). Every command has a deadline, every argument is
+shell-quoted, every write goes through `Host.change()` (refused unless the run
+is in build mode), and every `Result` goes to the recorder: the evidence the
+reports show, with the host's secrets replaced by ***.
+"""
+from __future__ import annotations
+
+import functools
+import shlex
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Literal
+
+from xenlab.errors import (
+    CommandFailed,
+    CommandTimeout,
+    HostUnreachable,
+    ReadOnlyViolation,
+    first_line,
+)
+from xenlab.inventory import HostSpec
+from xenlab.remote.guard import writes
+from xenlab.remote.pty import Pty
+from xenlab.remote.transport import Transport, transport_for
+from xenlab.wait import ticking
+
+if TYPE_CHECKING:
+    import testinfra.host
+
+Mode = Literal["verify", "build"]
+Recorder = Callable[["Result"], None]
+KILL_AFTER_S = 5  # the remote `timeout -k`: KILL this long after TERM
+LOCAL_GRACE_S = 1.0  # the local deadline is timeout + this: a dead host fails there
+TIMEOUT_RC = 124  # timeout(1)'s exit status when the deadline passed
+MISSING_RC = 66  # read_file: the file does not exist
+SHOWN_CHARS = 160  # of a command, in one-line messages
+
+
+@dataclass(frozen=True)
+class Result:
+    """One command that ran on one host: the evidence a report shows."""
+
+    host: str
+    command: str
+    rc: int | None  # None: no exit status, the deadline passed
+    stdout: str
+    stderr: str
+    duration_s: float
+    expected: tuple[int, ...] = (0,)  # the exit statuses the caller called fine
+
+    @property
+    def ok(self) -> bool:
+        return self.rc in self.expected
+
+    def one_line(self) -> str:
+        status = "timed out" if self.rc is None else f"rc={self.rc}"
+        seen = first_line(self.stderr) or first_line(self.stdout)
+        return (f"{self.host}: `{_shown(self.command)}` {status} after {self.duration_s:.1f}s"
+                + (f": {seen}" if seen else ""))
+
+
+class Host:
+    """One lab host for the whole run: run/check read, change writes, migrate moves the guest.
+
+    known_hosts / host_key_checking default to the inventory vars
+    xenlab_known_hosts / xenlab_host_key_checking of the spec.
+    """
+
+    def __init__(self, spec: HostSpec, mode: Mode = "verify", known_hosts: str | None = None,
+                 host_key_checking: bool | None = None, connect_timeout: float = 10.0,
+                 recorder: Recorder | None = None, transport: Transport | None = None,
+                 sudo: bool = False) -> None:
+        if mode not in ("verify", "build"):
+            raise ValueError(f"mode must be verify or build, not {mode!r}")
+        self.spec = spec
+        self.mode = mode
+        self.sudo = sudo  # testinfra's --sudo: every command through `sudo -n` (no password prompt)
+        self._recorder = recorder
+        self.gone: str | None = None  # why the host stopped answering (unreachable, timed out)
+        self._transport = transport or transport_for(
+            spec, known_hosts=known_hosts or spec.known_hosts,
+            host_key_checking=spec.host_key_checking if host_key_checking is None
+            else host_key_checking,
+            connect_timeout=connect_timeout)
+
+    def __repr__(self) -> str:
+        return f"Host({self.spec!r}, mode={self.mode!r})"
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def run(self, command: str, *args: object, timeout: float = 30.0,
+            ok: tuple[int, ...] = (0,), input: str | bytes | None = None) -> Result:
+        """Run `command` with each %s replaced by the next arg, shell-quoted.
+
+        A non-zero rc is returned, not raised; a passed deadline raises CommandTimeout.
+        """
+        line = _render(command, args)
+        if self.mode == "verify":
+            self._refuse_if_writes(line)
+        return self._send(line, timeout, ok, input)
+
+    def _refuse_if_writes(self, line: str) -> None:
+        writer = writes(line)
+        if writer is not None:
+            raise ReadOnlyViolation(
+                f"{self.name}: `{_shown(self._redact(line))}` writes to the host ({writer}); "
+                f"refused in {self.mode} mode (writes need --lab-mode=build)", self.name)
+
+    def _send(self, line: str, timeout: float, ok: tuple[int, ...],
+              input: str | bytes | None) -> Result:
+        wrapped = f"timeout -k {KILL_AFTER_S} {timeout:g} sh -c {shlex.quote(line)}"
+        if self.sudo:
+            wrapped = f"sudo -n {wrapped}"
+        stdin = input.encode() if isinstance(input, str) else input
+        started = time.monotonic()
+        try:
+            with ticking(f"{self.name}: `{_shown(self._redact(line))}`"):
+                rc, out, err = self._transport.exec(wrapped, stdin, timeout + LOCAL_GRACE_S)
+        except HostUnreachable as exc:
+            self.gone = str(exc)
+            raise
+        duration = time.monotonic() - started
+        timed_out = rc is None or (rc == TIMEOUT_RC and duration >= timeout)
+        if rc is None:
+            self.gone = f"no answer within {timeout:g}s"
+        result = Result(self.name, self._redact(line), None if timed_out else rc,
+                        self._redact(out.decode(errors="replace")),
+                        self._redact(err.decode(errors="replace")),
+                        round(duration, 3), tuple(ok))
+        if self._recorder is not None:
+            self._recorder(result)
+        if timed_out:
+            last = (result.stdout + result.stderr).strip().splitlines()
+            raise CommandTimeout(f"{self.name}: `{_shown(result.command)}` did not finish within "
+                                 f"{timeout:g}s; last output: {last[-1] if last else 'none'}",
+                                 result)
+        return result
+
+    def check(self, command: str, *args: object, timeout: float = 30.0,
+              ok: tuple[int, ...] = (0,), input: str | bytes | None = None) -> Result:
+        """run(), and raise CommandFailed when rc is not in ok."""
+        return _checked(self.run(command, *args, timeout=timeout, ok=ok, input=input))
+
+    def change(self, command: str, *args: object, **kwargs) -> Result:
+        """check() for a command that writes: refused (nothing sent) unless in build mode."""
+        if self.mode != "build":
+            raise ReadOnlyViolation(
+                f"{self.name}: `{_shown(self._redact(_render(command, args)))}` writes to the "
+                f"host; refused in {self.mode} mode (writes need --lab-mode=build)", self.name)
+        return self._unguarded(command, args, **kwargs)
+
+    def migrate(self, command: str, *args: object, **kwargs) -> Result:
+        """check() for the lab's live migration: the one write allowed in verify mode
+        (`xl migrate`, and the probe around it); it bypasses the read-only guard."""
+        return self._unguarded(command, args, **kwargs)
+
+    def _unguarded(self, command: str, args: tuple[object, ...], timeout: float = 30.0,
+                   ok: tuple[int, ...] = (0,), input: str | bytes | None = None) -> Result:
+        return _checked(self._send(_render(command, args), timeout, tuple(ok), input))
+
+    def read_file(self, path: str) -> str | None:
+        """The file's text, or None when it does not exist."""
+        result = self.check("test -e %s || exit %s; cat -- %s", path, MISSING_RC, path,
+                            ok=(0, MISSING_RC))
+        return None if result.rc == MISSING_RC else result.stdout
+
+    def write_file(self, path: str, content: str | bytes, mode: int = 0o644) -> Result:
+        return self.change("cat > %s && chmod %s %s", path, format(mode, "o"), path,
+                           input=content)
+
+    def open_pty(self, command: str, timeout: float = 10) -> Pty:
+        """`command` on a PTY over this Host's own connection (`xl console NAME`): for an
+        interactive program, which run() cannot drive. No deadline after it started and
+        no Result: whoever types into it reads back (xenlab.console). In verify mode
+        `command` passes the write guard; with sudo it runs under `sudo -n`.
+
+        Raises HostUnreachable when there is no connection, ConnectionError when no PTY
+        opens within timeout; the Pty then raises only PTY_CLOSED exceptions (OSError,
+        EOFError) once the session is gone.
+        """
+        if self.mode == "verify":
+            self._refuse_if_writes(command)
+        line = f"sudo -n sh -c {shlex.quote(command)}" if self.sudo else command
+        return self._transport.open_pty(line, timeout)
+
+    @functools.cached_property
+    def testinfra(self) -> testinfra.host.Host:
+        """A testinfra host whose modules (service, file, socket, package, ...) run their
+        commands through this Host's run(): the same connection, deadline (30 s),
+        evidence, redaction, sudo and, in verify mode, write guard."""
+        from xenlab.remote.testinfra import as_testinfra_host  # testinfra: loaded when asked for
+
+        return as_testinfra_host(self)
+
+    @property
+    def connections(self) -> int:
+        """SSH connections this Host opened so far (0 for a local one)."""
+        return getattr(self._transport, "connections", 0)
+
+    def close(self) -> None:
+        """Close the connection; the next command connects again."""
+        self._transport.close()
+
+    def _redact(self, text: str) -> str:
+        for secret in self.spec.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def _checked(result: Result) -> Result:
+    if not result.ok:
+        raise CommandFailed(result.one_line(), result)
+    return result
+
+
+def _render(template: str, args: tuple[object, ...]) -> str:
+    return template % tuple(shlex.quote(str(a)) for a in args) if args else template
+
+
+def _shown(command: str) -> str:
+    line = " ".join(command.split())
+    return line if len(line) <= SHOWN_CHARS else line[:SHOWN_CHARS - 3] + "..."

@@ -18,8 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from xenlab.live import guest as live_guest, probe as live_probe
-from xenlab.stages import migration as m, relocation  # noqa: E402
+from xenlab.stages import migration as m  # noqa: E402
 from xenlab.inventory import box_inventory_path, load_lab  # noqa: E402
 from xenlab.remote import Host  # noqa: E402
 from xenlab.adapters.toolstack import detect  # noqa: E402

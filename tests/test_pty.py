@@ -7,12 +7,12 @@ import time
 import paramiko
 import pytest
 
-from xenlab.console import ConsoleError, GuestConsole
+from xenlab.live.console import ConsoleError, GuestConsole
 from xenlab.errors import ReadOnlyViolation
 from xenlab.inventory import HostSpec
 from xenlab.remote import PTY_CLOSED, Host
 
-from .test_remote import _Server, local, sshd  # noqa: F401 (sshd: a fixture)
+from .test_remote import _Server, local, sshd  # noqa: F401, F811 (sshd: a fixture)
 
 
 def ended(pty, within: float = 3.0) -> bool:

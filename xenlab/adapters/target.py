@@ -13,7 +13,7 @@ from typing import ClassVar
 from xenlab.checks import Finding, fail
 from xenlab.errors import XenlabError
 from xenlab.parsers import TgtTarget, parse_tgtadm_show
-from xenlab.remote import Host
+from xenlab.remote import Host, guard
 
 READ_TIMEOUT_S = 20
 START_TIMEOUT_S = 60
@@ -139,6 +139,11 @@ class Tgt(IscsiTarget):
         op = next((o for o in ops if o in cls.WRITING_OPS), None)
         return f"--op {op}" if op else None
 
+    @staticmethod
+    def admin_writing_word(args: list[str]) -> str | None:
+        """tgt-admin (re)loads targets.conf into tgtd: a write whatever its arguments."""
+        return ""
+
 
 def _export(target: TgtTarget) -> Export:
     # tgt's "Size: N MB" is in units of 1000 * 1000 bytes.
@@ -150,6 +155,8 @@ def _export(target: TgtTarget) -> Export:
 
 
 ADAPTERS: tuple[type[IscsiTarget], ...] = (Tgt,)
+guard.learn(Tgt.program, Tgt.writing_word)
+guard.learn("tgt-admin", Tgt.admin_writing_word)
 _DETECT = ("for p in tgtadm; do command -v $p >/dev/null 2>&1 && echo $p; done; "
            "test -d /sys/kernel/config/target/iscsi && echo configfs; true")
 

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from xenlab.errors import XenlabError
 from xenlab.parsers import Domain, XenInfo, parse_domain_list, parse_xen_info
-from xenlab.remote import Host, Result
+from xenlab.remote import Host, Result, guard
 
 # The toolstack subcommands that only read (any other one writes): what the verify-mode
 # write guard lets through.
@@ -160,3 +160,7 @@ class Toolstacks:
         if host.name not in self._found:
             self._found[host.name] = detect(host)
         return self._found[host.name]
+
+
+for _kind in (Xl, Xm):
+    guard.learn(_kind.command, _kind.writing_word)

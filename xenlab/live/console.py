@@ -22,7 +22,7 @@ class ConsoleError(Exception):
 
 
 class PtyChannel(Protocol):
-    """What the console needs of a PTY session (a paramiko Channel fits)."""
+    """What the console needs of a PTY session (xenlab.remote.Pty: Host.open_pty)."""
 
     def send(self, data: bytes) -> int: ...
     def recv_ready(self) -> bool: ...

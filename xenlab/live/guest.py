@@ -15,12 +15,10 @@ import shlex
 from dataclasses import dataclass
 from typing import Iterator
 
-import paramiko
-
 from xenlab.adapters.toolstack import Toolstack
 from xenlab.live.console import ConsoleError, ConsoleResult, GuestConsole
 from xenlab.parsers import parse_ifconfig
-from xenlab.remote import Host
+from xenlab.remote import PTY_CLOSED
 from xenlab.wait import WaitTimeout, wait_for
 
 CONSOLE_TIMEOUT_S = 60.0
@@ -45,19 +43,11 @@ def guest_netfront_path(dom0_module: str) -> str:
     return "/lib/modules/" + posixpath.basename(dom0_module)
 
 
-def open_pty(host: Host, command: str) -> paramiko.Channel:
-    """`command` on a PTY over the host's SSH connection (closing the channel hangs it up)."""
-    channel = host._transport.client().get_transport().open_session(timeout=10)
-    channel.get_pty(term="dumb", width=200, height=50)
-    channel.exec_command(command)
-    return channel
-
-
 def open_console(toolstack: Toolstack, name: str,
                  timeout: float = CONSOLE_TIMEOUT_S) -> GuestConsole:
     """The guest's console, at its shell prompt (see guest_console for a with-block)."""
     where = f"{toolstack.host.name}: {toolstack.console_command(name)}"
-    console = GuestConsole(open_pty(toolstack.host, toolstack.console_command(name)), where)
+    console = GuestConsole(toolstack.host.open_pty(toolstack.console_command(name)), where)
 
     def prompt() -> tuple[bool, str]:
         try:
@@ -78,7 +68,7 @@ def open_console(toolstack: Toolstack, name: str,
 
 def hang_up(console: GuestConsole) -> None:
     """Leave the console (Ctrl-]) and close it; it may be gone already (the domain left)."""
-    with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+    with contextlib.suppress(*PTY_CLOSED):
         console.close()
 
 
@@ -97,7 +87,7 @@ def typed(console: GuestConsole, command: str, timeout: float = 30.0) -> Console
     """console.run(), with a console that went away (the domain left) as a ConsoleError."""
     try:
         return console.run(command, timeout)
-    except (OSError, EOFError, paramiko.SSHException) as exc:
+    except PTY_CLOSED as exc:
         raise ConsoleError(f"{console.where}: console closed before `{command}` ({exc})") from None
 
 

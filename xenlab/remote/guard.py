@@ -10,13 +10,17 @@ subcommand, any redirection to a file, `sed -i`, a `systemctl` verb that is
 not a query.
 
 Programs that always write are in ALWAYS; a program whose writes depend on
-its arguments has a rule in RULES (see `rule`).
+its arguments has a rule in RULES (see `rule`). The software that varies from
+lab to lab (the toolstack: xl, xm; the iSCSI target: tgtadm, tgt-admin) is
+taught by its adapter (`learn`, in xenlab.adapters), so a new adapter brings
+its own verbs; the adapters are imported before the first command is judged.
 
 The live migration (Host.migrate) is the one write verify mode may do; it
 does not pass through this guard.
 """
 from __future__ import annotations
 
+import functools
 import posixpath
 import shlex
 from typing import Callable
@@ -24,7 +28,7 @@ from typing import Callable
 # Programs that change something whatever their arguments.
 ALWAYS = frozenset("""
     mkfs mke2fs mkswap sfdisk parted partx partprobe wipefs cp mv rm rmdir mkdir touch
-    truncate tee chmod chown chgrp ln install mount umount swapon swapoff tgt-admin service
+    truncate tee chmod chown chgrp ln install mount umount swapon swapoff service
     reboot shutdown halt poweroff kill pkill killall insmod rmmod modprobe ssh-keygen
     ssh-copy-id useradd usermod passwd chpasswd debootstrap apt apt-get dpkg update-grub
     update-initramfs sync losetup kpartx mdadm lvcreate lvremove vgcreate pvcreate brctl
@@ -32,12 +36,9 @@ ALWAYS = frozenset("""
 """.split())
 
 # What the rules below read: the arguments that make a program write, or only show.
-XL_READS = frozenset({"list", "info", "dmesg", "uptime", "vcpu-list", "network-list",
-                      "block-list", "pci-list", "log", "-V", "version", "help", "console"})
 SYSTEMCTL_READS = frozenset({"status", "is-active", "is-enabled", "is-failed", "show", "cat",
                              "list-units", "list-unit-files", "list-sockets"})
 IP_WRITES = frozenset({"add", "del", "delete", "set", "flush", "change", "replace", "append"})
-TGTADM_WRITES = frozenset({"new", "delete", "bind", "unbind", "update", "start", "stop"})
 ISCSIADM_WRITES = frozenset({"-l", "--login", "-u", "--logout", "--loginall", "--logoutall",
                              "new", "delete", "update", "-R", "--rescan"})
 BLOCKDEV_WRITES = frozenset({"--rereadpt", "--setro", "--setrw", "--flushbufs", "--setra",
@@ -138,6 +139,23 @@ def rule(*programs: str) -> Callable[[Rule], Rule]:
     return register
 
 
+def learn(program: str, writing_word: Callable[[list[str]], str | None]) -> None:
+    """An adapter's rule: `program ARGS` writes when writing_word(ARGS) names the
+    word that writes (the refusal shows `program word`); None: it only reads."""
+    def check(name: str, args: list[str]) -> str | None:
+        word = writing_word(args)
+        return None if word is None else f"{name} {word}".strip()
+    RULES[program] = check
+
+
+@functools.cache
+def _adapters_taught() -> None:
+    # Upward on purpose, and late: the adapters use Host (this package), and they
+    # register their rules when imported. A command judged before any of them was
+    # imported elsewhere must still meet their rules.
+    import xenlab.adapters  # noqa: F401
+
+
 def _any_of(flags: frozenset[str], shown: str) -> Rule:
     """A rule for a program that writes when one of its arguments is in `flags`
     (the write shown as `shown` with {} the argument)."""
@@ -145,12 +163,6 @@ def _any_of(flags: frozenset[str], shown: str) -> Rule:
         flag = next((a for a in args if a in flags), None)
         return shown.format(flag) if flag else None
     return check
-
-
-@rule("xl", "xm")
-def _toolstack(program: str, args: list[str]) -> str | None:
-    sub = next((a for a in args if not a.startswith("-") or a == "-V"), None)
-    return None if sub is None or sub in XL_READS else f"{program} {sub}"
 
 
 @rule("systemctl")
@@ -162,14 +174,6 @@ def _systemctl(program: str, args: list[str]) -> str | None:
 rule("ip")(_any_of(IP_WRITES, "ip ... {}"))
 rule("blockdev")(_any_of(BLOCKDEV_WRITES, "blockdev {}"))
 _iscsiadm_flags = _any_of(ISCSIADM_WRITES, "iscsiadm {}")
-
-
-@rule("tgtadm")
-def _tgtadm(program: str, args: list[str]) -> str | None:
-    ops = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-o", "--op")]
-    ops += [a.split("=", 1)[1] for a in args if a.startswith("--op=")]
-    op = next((o for o in ops if o in TGTADM_WRITES), None)
-    return f"tgtadm --op {op}" if op else None
 
 
 @rule("iscsiadm")
@@ -223,6 +227,7 @@ def _segment_writes(segment: list[str]) -> str | None:
 
 def writes(line: str) -> str | None:
     """The first word of `line` that writes (e.g. 'mkfs', 'xl create', '> /etc/x'), or None."""
+    _adapters_taught()
     for segment in _segments(_words(line)):
         found = _segment_writes(segment)
         if found:

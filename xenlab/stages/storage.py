@@ -44,11 +44,12 @@ class Mount:
 
 
 def mount_of(host: Host, path: str) -> Mount | None:
-    result = host.run("findmnt -n -o SOURCE,FSTYPE,OPTIONS --mountpoint %s", path, ok=(0, 1))
-    fields = result.stdout.split()
-    if result.rc != 0 or len(fields) < 3:
+    # The kernel's mount table (/proc/mounts, through testinfra's mount_point), not
+    # fstab: a mount made by hand, or an fstab line never mounted, is what the guest meets.
+    mount = host.testinfra.mount_point(path)
+    if not mount.exists:
         return None
-    return Mount(fields[0], fields[1], tuple(fields[2].split(",")))
+    return Mount(mount.device, mount.filesystem, tuple(mount.options))
 
 
 def build_mount(host: Host, partition: str, mountpoint: str) -> list[str]:

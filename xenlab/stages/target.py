@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from xenlab.adapters.target import Export, IscsiTarget
 from xenlab.checks import expect
-from xenlab.parsers import parse_ss_listen
 from xenlab.remote import Host
 
 
@@ -33,8 +32,10 @@ def check_acl(target: IscsiTarget, export: Export, initiator_address: str) -> No
 
 
 def check_listening(host: Host, port: int) -> None:
-    # The kernel's socket table (ss), not the software's configuration: a portal that is
-    # configured but not bound is what an initiator meets.
-    listeners = parse_ss_listen(host.check("ss -tln", timeout=15).stdout)
-    expect(any(l.port == port for l in listeners), host.name,
-           f"TCP {port} listening", sorted({l.port for l in listeners}))
+    # The kernel's socket table (testinfra's socket module reads `ss`), not the target
+    # software's configuration: a portal configured but not bound is what an initiator meets.
+    sockets = host.testinfra.socket
+    if not sockets(f"tcp://{port}").is_listening:
+        ports = sorted({int(s.rsplit(":", 1)[1]) for s in sockets.get_listening_sockets()
+                        if s.startswith("tcp://")})
+        expect(False, host.name, f"TCP {port} listening", ports)

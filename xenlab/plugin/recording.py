@@ -93,8 +93,7 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
     state = item.config.stash[STATE]
     lab = lab_of(item)
     stage = stage_of(item)
-    names = [h.name for h in lab.hosts] if lab else []
-    message = first_line(str(call.excinfo.value)) if report.failed and call.excinfo else ""
+    failed = call.excinfo.value if report.failed and call.excinfo else None
     scenario = getattr(item.obj, "__scenario__", None)
     steps = item.stash.get(STEPS, None) or [[item.name, report.outcome, *phase]]
     record = {
@@ -103,7 +102,7 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
         "scenario": scenario.name if scenario is not None else item.name,
         "outcome": report.outcome,
         "failure": _failure_line(report) if report.failed else _skip_reason(report),
-        "failed_host": res.failed_host(message, names) if message else None,
+        **res.failure_data(failed),  # failed_host, failures
         "steps": [{"text": text, "status": status,
                    "commands": [res.command_record(r) for r in
                                 state.evidence.results[first:end]] if first is not None else []}

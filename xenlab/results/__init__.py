@@ -13,12 +13,12 @@ that path: `records` (building them), `store` (gathering, the file), `views`
 (what the reports draw), `compare` (regression mode).
 """
 from xenlab.results.compare import Comparison, compare
-from xenlab.results.records import (command_record, failed_host, lab_description,
+from xenlab.results.records import (command_record, failure_data, lab_description,
                                     migration_record, redact, secrets_of)
 from xenlab.results.store import FORMAT, Results, ResultsError, load_results, write_results
 from xenlab.results.views import NOT_INVOLVED, OUTCOMES, findings, grid, migrations, stage_outcomes
 
 __all__ = ["FORMAT", "NOT_INVOLVED", "OUTCOMES", "Comparison", "Results", "ResultsError",
-           "command_record", "compare", "failed_host", "findings", "grid", "lab_description",
+           "command_record", "compare", "failure_data", "findings", "grid", "lab_description",
            "load_results", "migration_record", "migrations", "redact", "secrets_of",
            "stage_outcomes", "write_results"]

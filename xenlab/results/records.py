@@ -2,8 +2,10 @@
 migration, a lab, each as JSON-able data with no secret in it."""
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable
+
+from xenlab.checks import LabCheckFailed
+from xenlab.errors import XenlabError
 
 SHOWN_CHARS = 4000  # of a command's stdout/stderr kept in a record
 
@@ -75,8 +77,10 @@ def redact(value: Any, secrets: Iterable[str]) -> Any:
     return value
 
 
-def failed_host(message: str, host_names: Iterable[str]) -> str | None:
-    """The host a one-line failure names first (`test2: expected ...`, `test2 (addr): ...`)."""
-    names = sorted(host_names, key=len, reverse=True)
-    found = re.match(r"\s*(?:\[strict\]\s*)?(\S+?)(?::|\s\()", message)
-    return found.group(1) if found and found.group(1) in names else None
+def failure_data(exc: BaseException | None) -> dict[str, Any]:
+    """What a test's failure is about, read from the exception's data, never from its text:
+    `failed_host`, the first host it names (a LabCheckFailed's first failed check, or a
+    XenlabError's host), and `failures`, each failed check (empty for other errors)."""
+    if isinstance(exc, LabCheckFailed):
+        return {"failed_host": exc.hosts[0], "failures": [f.data() for f in exc.failures]}
+    return {"failed_host": exc.host if isinstance(exc, XenlabError) else None, "failures": []}

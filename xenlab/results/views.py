@@ -25,8 +25,9 @@ def stage_outcomes(tests: list[dict[str, Any]]) -> dict[int, str]:
 def grid(entry: dict[str, Any]) -> dict[int, dict[str, str]]:
     """Stage -> host -> passed / failed / skipped / "-" (the stage ran nothing there).
 
-    A failure counts against the host its message names; when it names none,
-    against the host of the last command of the failed step.
+    A failure counts against every host its failed checks name (else the host its
+    error is about); when it names none, against the host of the last command of the
+    failed step; when that is unknown too, against every host.
     """
     hosts = [h["name"] for h in entry["lab"]["hosts"]]
     table: dict[int, dict[str, str]] = {}
@@ -45,11 +46,17 @@ def grid(entry: dict[str, Any]) -> dict[int, dict[str, str]]:
                     if row[host] == NOT_INVOLVED:
                         row[host] = "skipped"
             if test["outcome"] == "failed":
-                blamed = test.get("failed_host") or _last_host(test)
-                for host in ([blamed] if blamed else hosts):
+                for host in _blamed(test) or hosts:
                     row[host] = "failed"
         table[stage.number] = row
     return table
+
+
+def _blamed(test: dict[str, Any]) -> list[str]:
+    """The hosts a failed test's record names (results files without `failures` too)."""
+    named = [f["host"] for f in test.get("failures") or ()]
+    fallback = test.get("failed_host") or _last_host(test)
+    return list(dict.fromkeys(named)) or ([fallback] if fallback else [])
 
 
 def _last_host(test: dict[str, Any]) -> str | None:

@@ -255,12 +255,15 @@ def test_check(target_host):
 @pytest.mark.stage4_xen
 def test_command(source_host):
     source_host.check("exit 3")
+
+@pytest.mark.stage2_initiators
+def test_logs_in(): pass
 """
 
 
-def test_the_record_names_the_failed_host_and_the_failed_checks_as_data(suite):
+def test_the_record_holds_the_failed_host_checks_and_blocking_stage_as_data(suite):
     suite.makepyfile(test_lab=RECORDED)
-    suite.runpytest("--inventory=lab.ini", "--results=r.json").assert_outcomes(failed=2)
+    suite.runpytest("--inventory=lab.ini", "--results=r.json").assert_outcomes(failed=2, skipped=1)
     tests = {t["stage"]: t for t in
              json.loads((suite.path / "r.json").read_text())["labs"]["lab"]["tests"]}
     assert tests[1]["failed_host"] == "target"
@@ -268,3 +271,4 @@ def test_the_record_names_the_failed_host_and_the_failed_checks_as_data(suite):
                                      "seen": "stopped", "text": "",
                                      "line": "target: expected tgtd running; saw stopped"}]
     assert (tests[4]["failed_host"], tests[4]["failures"]) == ("test1", [])
+    assert [tests[n]["blocked_by"] for n in (1, 2, 4)] == [None, 1, None]  # 2 needs 1

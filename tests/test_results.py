@@ -34,7 +34,7 @@ def command(host: str, text: str = "true", rc: int = 0) -> dict:
 
 
 def record(stage: int, outcome: str = "passed", hosts=("test1", "test2"), failure: str = "",
-         failed_host: str | None = None, migrations=()) -> dict:
+         failed_host: str | None = None, migrations=(), blocked_by: int | None = None) -> dict:
     steps = [{"text": "Given a step", "status": "passed",
               "commands": [command(h) for h in hosts]}]
     if outcome == "failed":
@@ -44,7 +44,7 @@ def record(stage: int, outcome: str = "passed", hosts=("test1", "test2"), failur
         steps = [{"text": "Given a step", "status": "not run", "commands": []}]
     return {"lab": "box", "nodeid": f"steps/test_{stage:02}.py::test", "stage": stage,
             "scenario": f"stage {stage}", "outcome": outcome, "failure": failure,
-            "failed_host": failed_host, "steps": steps, "findings": [],
+            "failed_host": failed_host, "blocked_by": blocked_by, "steps": steps, "findings": [],
             "migrations": list(migrations), "duration_s": 1.0}
 
 
@@ -132,7 +132,8 @@ def test_a_stage_that_passed_and_fails_now_is_a_regression_with_its_cause():
 def test_a_stage_skipped_because_a_regressed_stage_failed_is_reported_not_a_regression():
     now = [t if t["stage"] not in (1, 2) else record(t["stage"], "failed", failure="target: x")
            if t["stage"] == 1 else record(2, "skipped", failure="stage 1 (iSCSI target exports "
-                                                                "the LUN) failed: target: x")
+                                                                "the LUN) failed: target: x",
+                                          blocked_by=1)
            for t in HEALTHY]
     comparison = r.compare(document(HEALTHY), document(now))
     assert [line.split(":")[1] for line in comparison.regressions] == [

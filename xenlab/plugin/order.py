@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from xenlab.plugin.labs import lab_name_of
-from xenlab.plugin.state import STATE
+from xenlab.plugin.state import BLOCKED_BY, STATE
 from xenlab.stagelist import BY_MARKER, BY_NUMBER, Stage, prerequisites
 
 
@@ -30,5 +30,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     name = lab_name_of(item)
     failed = [n for n in prerequisites(stage.number) if (name, n) in state.failed] if stage else []
     if failed:  # a mark, not pytest.skip(): the report then points at the test, not here
+        item.stash[BLOCKED_BY] = failed[0]  # for the record: the reason is text for people
         item.add_marker(pytest.mark.skip(reason=f"stage {failed[0]} ({BY_NUMBER[failed[0]].title})"
                                                 f" failed: {state.failed[name, failed[0]]}"))

@@ -14,7 +14,7 @@ from xenlab.checks import LabCheckFailed, LabHazard
 from xenlab.errors import XenlabError, first_line
 from xenlab.plugin.labs import lab_name_of, lab_of
 from xenlab.plugin.order import stage_of
-from xenlab.plugin.state import FINDINGS, MIGRATIONS, SEEN, STATE, STEPS, RunState
+from xenlab.plugin.state import BLOCKED_BY, FINDINGS, MIGRATIONS, SEEN, STATE, STEPS, RunState
 from xenlab.remote import Result
 
 SHOWN_LINES = 20  # of each command's stdout/stderr in a report
@@ -103,6 +103,7 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
         "outcome": report.outcome,
         "failure": _failure_line(report) if report.failed else _skip_reason(report),
         **res.failure_data(failed),  # failed_host, failures
+        "blocked_by": item.stash.get(BLOCKED_BY, None),  # skipped: this stage failed first
         "steps": [{"text": text, "status": status,
                    "commands": [res.command_record(r) for r in
                                 state.evidence.results[first:end]] if first is not None else []}

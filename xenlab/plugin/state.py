@@ -47,6 +47,7 @@ STEPS = pytest.StashKey[list]()  # [[step text, status, first, end], ...] of a s
 SEEN = pytest.StashKey[int]()  # evidence results already attached to the item's reports
 FINDINGS = pytest.StashKey[list]()  # hazard warnings of the item's call
 MIGRATIONS = pytest.StashKey[list]()  # migration records of the item
+BLOCKED_BY = pytest.StashKey[int]()  # the failed prerequisite stage the item is skipped for
 
 
 class Gatherer:

@@ -2,7 +2,6 @@
 lab; a regression makes the run's exit status non-zero."""
 from __future__ import annotations
 
-import re
 import statistics
 from dataclasses import dataclass
 from typing import Any
@@ -86,9 +85,8 @@ def _pairs(before: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, str]]
 def _skipped_for_failed_stage(tests: list[dict[str, Any]], stage: int,
                               outcomes: dict[int, str]) -> bool:
     """Skipped because a stage it needs failed (that failure is the regression to report)."""
-    why = _first_failure(tests, stage) or ""
-    needed = re.match(r"stage (\d+) \(", why)
-    return bool(needed) and outcomes.get(int(needed.group(1))) == "failed"
+    return any(outcomes.get(t.get("blocked_by")) == "failed"
+               for t in tests if t["stage"] == stage)
 
 
 def _first_failure(tests: list[dict[str, Any]], stage: int) -> str | None:

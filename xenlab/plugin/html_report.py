@@ -4,11 +4,12 @@ their commands in its row."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from xenlab import report as html
-from xenlab.plugin.state import STATE
+from xenlab.plugin.state import SECTIONS_AS_HTML, STATE
 
 DEFAULT_REPORT = "reports/lab-report.html"
 
@@ -46,9 +47,17 @@ def pytest_html_report_title(report) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_table_html(report: pytest.TestReport, data: list) -> None:
+    """The record's steps, each with its commands, in place of the sections that say the
+    same as text: the plugin noted which sections those are, and pytest-html's own
+    formatting tells which entries of `data` they became."""
     record = next((v for k, v in getattr(report, "xenlab", ()) if k == "xenlab"), None)
     if record is None:
         return
-    shown_as_html = (" Gherkin steps ", " xenlab commands (call) ")
-    data[:] = [d for d in data if not any(d.lstrip("-").startswith(h) for h in shown_as_html)]
+    ours = set(getattr(report, SECTIONS_AS_HTML, ()))
+    drawn = [section for i, section in enumerate(report.sections) if i in ours]
+    if drawn:
+        from pytest_html.basereport import _process_logs  # here: pytest-html is optional
+
+        as_text = _process_logs(SimpleNamespace(longreprtext="", outcome="", sections=drawn))
+        data[:] = [d for d in data if d not in as_text]
     data.insert(1 if report.failed and data else 0, html.steps_html(record))

@@ -14,7 +14,8 @@ from xenlab.checks import LabCheckFailed, LabHazard
 from xenlab.errors import XenlabError, first_line
 from xenlab.plugin.labs import lab_name_of, lab_of
 from xenlab.plugin.order import stage_of
-from xenlab.plugin.state import BLOCKED_BY, FINDINGS, MIGRATIONS, SEEN, STATE, STEPS, RunState
+from xenlab.plugin.state import (BLOCKED_BY, FINDINGS, MIGRATIONS, SECTIONS_AS_HTML, SEEN, STATE,
+                                 STEPS, RunState)
 from xenlab.remote import Result
 
 SHOWN_LINES = 20  # of each command's stdout/stderr in a report
@@ -52,12 +53,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     stage = stage_of(item)
     if report.failed and stage:
         state.failed.setdefault((lab_name_of(item), stage.number), _failure_line(report))
+    as_html = []  # our call sections, which the HTML report draws from the record instead
     if report.when == "call" and STEPS in item.stash:
+        as_html.append(len(report.sections))
         report.sections.append(("Gherkin steps", "\n".join(
             f"{status:8} {text}" for text, status, *_ in item.stash[STEPS])))
     seen = item.stash.get(SEEN, len(state.evidence.results))
     phase = (seen, len(state.evidence.results))  # this phase's commands
     if results := state.evidence.results[seen:]:
+        if report.when == "call":
+            as_html.append(len(report.sections))
         report.sections.append((f"xenlab commands ({report.when})", _evidence_text(results)))
         item.stash[SEEN] = len(state.evidence.results)
     _redact_report(report, state)
@@ -70,6 +75,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         state.lab_info = None
     if carried:
         report.xenlab = carried
+        setattr(report, SECTIONS_AS_HTML, as_html)
     return report
 
 

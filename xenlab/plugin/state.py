@@ -48,6 +48,9 @@ SEEN = pytest.StashKey[int]()  # evidence results already attached to the item's
 FINDINGS = pytest.StashKey[list]()  # hazard warnings of the item's call
 MIGRATIONS = pytest.StashKey[list]()  # migration records of the item
 BLOCKED_BY = pytest.StashKey[int]()  # the failed prerequisite stage the item is skipped for
+# A report attribute (it travels with the report under xdist): the indices in
+# report.sections of the sections the HTML report shows as the record's steps instead.
+SECTIONS_AS_HTML = "xenlab_sections_as_html"
 
 
 class Gatherer:

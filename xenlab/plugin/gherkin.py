@@ -1,35 +1,42 @@
 """Each Gherkin scenario's steps as they run: text, status, and which of the run's
-commands (evidence indices) each step ran, for the reports."""
+commands (evidence indices) each step ran, for the reports.
+
+pytest-bdd names the step in every step hook; it is found in the scenario's list
+by identity (two steps may read alike), never guessed from which ran last.
+"""
 from __future__ import annotations
 
 import pytest
 
-from xenlab.plugin.state import STATE, STEPS
+from xenlab.plugin.state import STATE, STEPS, StepRun
 
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, scenario) -> None:
-    request.node.stash[STEPS] = [[f"{s.keyword.strip()} {s.name}", "not run", None, None]
-                                 for s in scenario.steps]
+    request.node.stash[STEPS] = [StepRun(f"{s.keyword.strip()} {s.name}") for s in scenario.steps]
 
 
-def pytest_bdd_before_step(request: pytest.FixtureRequest) -> None:
-    """Steps run in order: the first one not run yet is the one starting."""
-    pending = next((s for s in request.node.stash.get(STEPS, []) if s[1] == "not run"), None)
-    if pending:
-        pending[2] = len(request.config.stash[STATE].evidence.results)
+def pytest_bdd_before_step(request: pytest.FixtureRequest, scenario, step) -> None:
+    _run_of(request, scenario, step).first = _commands_so_far(request)
 
 
-def pytest_bdd_after_step(request: pytest.FixtureRequest) -> None:
-    _step_done(request, "passed")
+def pytest_bdd_after_step(request: pytest.FixtureRequest, scenario, step) -> None:
+    _ended(request, scenario, step, "passed")
 
 
-def pytest_bdd_step_error(request: pytest.FixtureRequest) -> None:
-    _step_done(request, "failed")
+def pytest_bdd_step_error(request: pytest.FixtureRequest, scenario, step) -> None:
+    _ended(request, scenario, step, "failed")
 
 
-def _step_done(request: pytest.FixtureRequest, status: str) -> None:
-    """Steps run in order: the first one not run yet is the one that just ended."""
-    pending = next((s for s in request.node.stash.get(STEPS, []) if s[1] == "not run"), None)
-    if pending:
-        pending[1] = status
-        pending[3] = len(request.config.stash[STATE].evidence.results)
+def _ended(request: pytest.FixtureRequest, scenario, step, status: str) -> None:
+    run = _run_of(request, scenario, step)
+    run.status = status
+    run.end = _commands_so_far(request)
+
+
+def _run_of(request: pytest.FixtureRequest, scenario, step) -> StepRun:
+    """pytest-bdd's steps compare by identity, so index() finds this very step."""
+    return request.node.stash[STEPS][scenario.steps.index(step)]
+
+
+def _commands_so_far(request: pytest.FixtureRequest) -> int:
+    return len(request.config.stash[STATE].evidence.results)

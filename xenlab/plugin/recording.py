@@ -15,7 +15,7 @@ from xenlab.errors import XenlabError, first_line
 from xenlab.plugin.labs import lab_name_of, lab_of
 from xenlab.plugin.order import stage_of
 from xenlab.plugin.state import (BLOCKED_BY, FINDINGS, MIGRATIONS, SECTIONS_AS_HTML, SEEN, STATE,
-                                 STEPS, RunState)
+                                 STEPS, RunState, StepRun)
 from xenlab.remote import Result
 
 SHOWN_LINES = 20  # of each command's stdout/stderr in a report
@@ -47,8 +47,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     state = item.config.stash[STATE]
     if report.failed and call.excinfo and isinstance(call.excinfo.value,
                                                                   (XenlabError, LabCheckFailed)):
-        failed_step = next((text for text, status, *_ in item.stash.get(STEPS, [])
-                            if status == "failed"), None)
+        failed_step = next((s.text for s in item.stash.get(STEPS, []) if s.status == "failed"),
+                           None)
         report.longrepr = (f"{failed_step}: " if failed_step else "") + str(call.excinfo.value)
     stage = stage_of(item)
     if report.failed and stage:
@@ -57,7 +57,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.when == "call" and STEPS in item.stash:
         as_html.append(len(report.sections))
         report.sections.append(("Gherkin steps", "\n".join(
-            f"{status:8} {text}" for text, status, *_ in item.stash[STEPS])))
+            f"{s.status:8} {s.text}" for s in item.stash[STEPS])))
     seen = item.stash.get(SEEN, len(state.evidence.results))
     phase = (seen, len(state.evidence.results))  # this phase's commands
     if results := state.evidence.results[seen:]:
@@ -101,7 +101,7 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
     stage = stage_of(item)
     failed = call.excinfo.value if report.failed and call.excinfo else None
     scenario = getattr(item.obj, "__scenario__", None)
-    steps = item.stash.get(STEPS, None) or [[item.name, report.outcome, *phase]]
+    steps = item.stash.get(STEPS, None) or [StepRun(item.name, report.outcome, *phase)]
     record = {
         "lab": lab.name if lab else "lab", "nodeid": item.nodeid,
         "stage": stage.number if stage else None,
@@ -110,10 +110,10 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
         "failure": _failure_line(report) if report.failed else _skip_reason(report),
         **res.failure_data(failed),  # failed_host, failures
         "blocked_by": item.stash.get(BLOCKED_BY, None),  # skipped: this stage failed first
-        "steps": [{"text": text, "status": status,
+        "steps": [{"text": s.text, "status": s.status,
                    "commands": [res.command_record(r) for r in
-                                state.evidence.results[first:end]] if first is not None else []}
-                  for text, status, first, end in steps],
+                                state.evidence.results[s.first:s.end]] if s.first is not None else []}
+                  for s in steps],
         "findings": item.stash.get(FINDINGS, []),
         "migrations": [res.migration_record(m) for m in item.stash.get(MIGRATIONS, [])],
         "duration_s": round(report.duration, 3),

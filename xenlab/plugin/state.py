@@ -42,8 +42,18 @@ class RunState:
     class_report: Path | None = None  # written in class mode
 
 
+@dataclass
+class StepRun:
+    """One Gherkin step of the test's scenario, as it ran: for its report and record."""
+
+    text: str  # keyword and name: "Given the lab inventory names ..."
+    status: str = "not run"  # then passed or failed
+    first: int | None = None  # evidence.results[first:end]: the commands it ran
+    end: int | None = None
+
+
 STATE = pytest.StashKey[RunState]()
-STEPS = pytest.StashKey[list]()  # [[step text, status, first, end], ...] of a scenario
+STEPS = pytest.StashKey[list[StepRun]]()  # the scenario's steps, in order
 SEEN = pytest.StashKey[int]()  # evidence results already attached to the item's reports
 FINDINGS = pytest.StashKey[list]()  # hazard warnings of the item's call
 MIGRATIONS = pytest.StashKey[list]()  # migration records of the item

@@ -46,7 +46,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     state = item.config.stash[STATE]
     if report.failed and call.excinfo and isinstance(call.excinfo.value,
-                                                                  (XenlabError, LabCheckFailed)):
+                                                     (XenlabError, LabCheckFailed)):
         failed_step = next((s.text for s in item.stash.get(STEPS, []) if s.status == "failed"),
                            None)
         report.longrepr = (f"{failed_step}: " if failed_step else "") + str(call.excinfo.value)
@@ -110,16 +110,19 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
         "failure": _failure_line(report) if report.failed else _skip_reason(report),
         **res.failure_data(failed),  # failed_host, failures
         "blocked_by": item.stash.get(BLOCKED_BY, None),  # skipped: this stage failed first
-        "steps": [{"text": s.text, "status": s.status,
-                   "commands": [res.command_record(r) for r in
-                                state.evidence.results[s.first:s.end]] if s.first is not None else []}
-                  for s in steps],
+        "steps": [_step_record(s, state.evidence.results) for s in steps],
         "findings": item.stash.get(FINDINGS, []),
         "migrations": [res.migration_record(m) for m in item.stash.get(MIGRATIONS, [])],
         "duration_s": round(report.duration, 3),
         "start": report.start, "stop": report.stop,  # epoch: when labs ran side by side
     }
     return res.redact(record, state.secrets)
+
+
+def _step_record(step: StepRun, results: list[Result]) -> dict:
+    commands = results[step.first:step.end] if step.first is not None else []
+    return {"text": step.text, "status": step.status,
+            "commands": [res.command_record(r) for r in commands]}
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

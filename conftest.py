@@ -1,3 +1,3 @@
 """Top-level conftest: the xenlab plugin and the shared steps (layout: see pytest.ini)."""
 
-pytest_plugins = ["pytester", "xenlab.plugin", "steps.common"]
+pytest_plugins = ["xenlab.plugin", "steps.common"]

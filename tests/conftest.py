@@ -8,6 +8,8 @@ import pytest
 
 from .boxkit import box
 
+pytest_plugins = ["pytester"]  # test_plugin.py, test_modes.py: a lab suite run inside
+
 
 @pytest.fixture(scope="session")
 def box_inventory() -> Path:

@@ -4,6 +4,7 @@ The lab's hosts are this machine (ansible_connection=local): no network.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -241,3 +242,33 @@ def test_gherkin_steps_and_evidence_reach_the_reports(suite):
     assert "xenlab-step" in html and "target$ echo" in html
     assert "failed</span> Then the lab IQN is listed (0 commands)" in html
     assert "passed</span> When the target lists its targets (1 command)" in html
+
+
+RECORDED = """
+import pytest
+from xenlab.checks import fail
+
+@pytest.mark.stage1_target
+def test_check(target_host):
+    fail("target", "tgtd running", "stopped")
+
+@pytest.mark.stage4_xen
+def test_command(source_host):
+    source_host.check("exit 3")
+
+@pytest.mark.stage2_initiators
+def test_logs_in(): pass
+"""
+
+
+def test_the_record_holds_the_failed_host_checks_and_blocking_stage_as_data(suite):
+    suite.makepyfile(test_lab=RECORDED)
+    suite.runpytest("--inventory=lab.ini", "--results=r.json").assert_outcomes(failed=2, skipped=1)
+    tests = {t["stage"]: t for t in
+             json.loads((suite.path / "r.json").read_text())["labs"]["lab"]["tests"]}
+    assert tests[1]["failed_host"] == "target"
+    assert tests[1]["failures"] == [{"host": "target", "expected": "tgtd running",
+                                     "seen": "stopped", "text": "",
+                                     "line": "target: expected tgtd running; saw stopped"}]
+    assert (tests[4]["failed_host"], tests[4]["failures"]) == ("test1", [])
+    assert [tests[n]["blocked_by"] for n in (1, 2, 4)] == [None, 1, None]  # 2 needs 1

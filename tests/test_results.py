@@ -8,7 +8,10 @@ import json
 import pytest
 
 from xenlab import report, results as r
+from xenlab.checks import CheckFailure, Finding, LabCheckFailed
+from xenlab.errors import CommandFailed, HostUnreachable, ParseError
 from xenlab.inventory import HostSpec
+from xenlab.remote import Result
 
 # The article's lab as the box describes it, and the article's own versions (xm info).
 LAB = {"name": "box", "inventory": "box.ini", "bridge": "xenbr0",
@@ -31,7 +34,7 @@ def command(host: str, text: str = "true", rc: int = 0) -> dict:
 
 
 def record(stage: int, outcome: str = "passed", hosts=("test1", "test2"), failure: str = "",
-         failed_host: str | None = None, migrations=()) -> dict:
+         failed_host: str | None = None, migrations=(), blocked_by: int | None = None) -> dict:
     steps = [{"text": "Given a step", "status": "passed",
               "commands": [command(h) for h in hosts]}]
     if outcome == "failed":
@@ -41,7 +44,7 @@ def record(stage: int, outcome: str = "passed", hosts=("test1", "test2"), failur
         steps = [{"text": "Given a step", "status": "not run", "commands": []}]
     return {"lab": "box", "nodeid": f"steps/test_{stage:02}.py::test", "stage": stage,
             "scenario": f"stage {stage}", "outcome": outcome, "failure": failure,
-            "failed_host": failed_host, "steps": steps, "findings": [],
+            "failed_host": failed_host, "blocked_by": blocked_by, "steps": steps, "findings": [],
             "migrations": list(migrations), "duration_s": 1.0}
 
 
@@ -78,13 +81,36 @@ def test_a_failure_that_names_no_host_counts_against_the_host_of_the_failed_step
     assert r.grid(document(tests)["labs"]["box"])[5]["test1"] == "failed"
 
 
-@pytest.mark.parametrize("message, host", [
-    ("test2: expected xenbr0 up; saw down", "test2"),
-    ("test2 (127.0.0.1:2203): no SSH answer within 10s", "test2"),
-    ("[strict] target: target iqn... has no CHAP account", "target"),
-    ("test22: expected ...", None), ("AssertionError: no bridge", None), ("", None)])
-def test_failed_host_reads_the_host_at_the_start_of_a_one_line_failure(message, host):
-    assert r.failed_host(message, ["target", "test1", "test2"]) == host
+STRICT = Finding("target", "target iqn... has no CHAP account", "anyone may log in", "CHAP")
+
+
+@pytest.mark.parametrize("error, message, host", [
+    (LabCheckFailed(CheckFailure("test2", "xenbr0 up", "down")),
+     "test2: expected xenbr0 up; saw down", "test2"),
+    (HostUnreachable("test2 (127.0.0.1:2203): no SSH answer within 10s", "test2"),
+     "test2 (127.0.0.1:2203): no SSH answer within 10s", "test2"),
+    (CommandFailed("test1: `cmd` rc=1", Result("test1", "cmd", 1, "", "", 0.1)),
+     "test1: `cmd` rc=1", "test1"),
+    (LabCheckFailed(CheckFailure(STRICT.host, "no hazard (CHAP)", STRICT.what,
+                                 text=f"[strict] {STRICT.line()}")),
+     "[strict] target: target iqn... has no CHAP account", "target"),
+    (ParseError("xl info", "", "no xen_version"), "xl info: no xen_version", None),
+    (AssertionError("no bridge"), "no bridge", None), (AssertionError(), "", None)])
+def test_the_failed_host_is_read_from_the_error_not_from_its_one_line(error, message, host):
+    assert str(error).startswith(message)  # the line a person reads is unchanged...
+    assert r.failure_data(error)["failed_host"] == host  # ...the host comes from the data
+
+
+def test_a_check_failed_on_several_hosts_is_recorded_and_blamed_on_each():
+    error = LabCheckFailed(CheckFailure("test1", "a session", "none"),
+                           CheckFailure("test2", "a session", "none"))
+    data = r.failure_data(error)
+    assert data["failed_host"] == "test1"
+    assert [f["host"] for f in data["failures"]] == ["test1", "test2"]
+    assert data["failures"][1]["line"] == "test2: expected a session; saw none"
+    failed = record(2, "failed", hosts=("test1",), failure=str(error)) | data
+    assert r.grid(document([failed])["labs"]["box"])[2] == {
+        "target": "-", "test1": "failed", "test2": "failed"}
 
 
 def test_the_same_healthy_lab_against_its_baseline_is_no_regression():
@@ -106,7 +132,8 @@ def test_a_stage_that_passed_and_fails_now_is_a_regression_with_its_cause():
 def test_a_stage_skipped_because_a_regressed_stage_failed_is_reported_not_a_regression():
     now = [t if t["stage"] not in (1, 2) else record(t["stage"], "failed", failure="target: x")
            if t["stage"] == 1 else record(2, "skipped", failure="stage 1 (iSCSI target exports "
-                                                                "the LUN) failed: target: x")
+                                                                "the LUN) failed: target: x",
+                                          blocked_by=1)
            for t in HEALTHY]
     comparison = r.compare(document(HEALTHY), document(now))
     assert [line.split(":")[1] for line in comparison.regressions] == [

@@ -1,23 +1,21 @@
 """HTML for people: the lab summary on top of the pytest-html report, the Gherkin
-steps with their evidence, the pictures, and the class report.
+steps with their evidence, a lab's own page and the class report.
 
 Input is the data of xenlab.results (a lab's entry, a results document);
-output is self-contained HTML text (pictures inline). The migration timeline is
-drawn with matplotlib; the topology is an inline SVG.
+output is self-contained HTML text (pictures inline).
 """
 from __future__ import annotations
 
-import base64
-import io
 from html import escape
 from typing import Any
 
 from xenlab import results as r
+from xenlab.report.timeline import timeline_html
+from xenlab.report.topology import topology_svg
 from xenlab.stagelist import BY_NUMBER, STAGES
 
 COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "skipped": "#ef6c00",
            r.NOT_INVOLVED: "#9e9e9e", "not run": "#9e9e9e"}
-BOX_W = 260  # a host's box in the topology
 STYLE = """
 <style>
 .xenlab table { border-collapse: collapse; margin: 0.4em 0 1em 0; }
@@ -83,95 +81,6 @@ def _downtime(seconds: float | None) -> str:
 
 def _ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
-
-
-def timeline_png(moves: list[dict[str, Any]]) -> bytes:
-    """One panel per migration: each probe reply (time, round trip), the gap, start and end."""
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, axes = plt.subplots(len(moves), 1, figsize=(9, 2.6 * len(moves)), squeeze=False)
-    for ax, m in zip(axes[:, 0], moves):
-        points = m["timeline"]
-        ax.scatter([p[0] for p in points], [p[1] for p in points], s=2, color="#1565c0",
-                   label="probe reply (round trip)")
-        ax.axvline(0, color="#555", linestyle="--", linewidth=1, label="migration start / end")
-        ax.axvline(m["wall_s"], color="#555", linestyle="--", linewidth=1)
-        if m["gap_start"] is not None and m["gap_end"] is not None:
-            ax.axvspan(m["gap_start"], m["gap_end"], color="#c62828", alpha=0.25,
-                       label=f"gap {m['downtime_s']:.2f} s")
-        ax.set_title(f"{m['guest']}: {m['source']} -> {m['destination']}, "
-                     f"migration {m['wall_s']:.1f} s", fontsize=10)
-        rtts = sorted(p[1] for p in points)
-        if rtts:  # a few replies queued behind the pause would flatten the rest
-            ax.set_ylim(0, max(rtts[int(len(rtts) * 0.99)] * 2, 1.0))
-        ax.set_xlabel("seconds since the migration started")
-        ax.set_ylabel("round trip (ms)")
-        ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=90)
-    plt.close(fig)
-    return out.getvalue()
-
-
-def timeline_html(moves: list[dict[str, Any]]) -> str:
-    data = base64.b64encode(timeline_png(moves)).decode()
-    return (f'<img id="xenlab-timeline" alt="migration timeline: probe replies over time" '
-            f'src="data:image/png;base64,{data}" style="max-width:100%">')
-
-
-def topology_svg(entry: dict[str, Any]) -> str:
-    """The hosts (roles, addresses), the links between them, the guest before and after."""
-    lab = entry["lab"]
-    hosts = {h["name"]: h for h in lab["hosts"]}
-    target = next((h for h in lab["hosts"] if "iSCSI target" in h["roles"]), None)
-    xen = [h for h in lab["hosts"] if "Xen host" in h["roles"]]
-    if target is None or len(xen) != 2:
-        return ""
-    moves = r.migrations(entry)
-    guest = lab.get("guest") or {}
-    box = {target["name"]: (250, 20)} | {xen[0]["name"]: (10, 190), xen[1]["name"]: (490, 190)}
-    parts = ['<svg id="xenlab-topology" xmlns="http://www.w3.org/2000/svg" width="760" '
-             'height="380" font-family="sans-serif" font-size="12">']
-    for h in xen:  # the LUN, target -> each Xen host
-        parts.append(_line(box[target["name"]], box[h["name"]], "iSCSI LUN"))
-    parts.append(_line(box[xen[0]["name"]], box[xen[1]["name"]],
-                       f"relocation, bridge {lab.get('bridge') or ''}"))
-    for name, (x, y) in box.items():
-        h = hosts[name]
-        parts.append(f'<rect x="{x}" y="{y}" width="{BOX_W}" height="64" rx="6" fill="#e3f2fd" '
-                     f'stroke="#1565c0"/>')
-        parts.append(f'<text x="{x + 8}" y="{y + 18}" font-weight="bold">{escape(name)}</text>')
-        parts.append(f'<text x="{x + 8}" y="{y + 35}">{escape(", ".join(h["roles"]))}</text>')
-        parts.append(f'<text x="{x + 8}" y="{y + 52}">lab {escape(h.get("lab_ip") or "-")}, '
-                     f'ssh {escape(h["endpoint"])}</text>')
-    if guest.get("name"):
-        label = f"guest {guest['name']} {guest.get('ip') or ''}"
-        if moves:
-            first, last = moves[0], moves[-1]
-            notes = {first["source"]: "before", last["destination"]: "after"}
-            if first["source"] == last["destination"]:
-                notes = {first["source"]: "before and after", first["destination"]: "in between"}
-        else:
-            notes = {}
-        for name, note in notes.items():
-            if name in box:
-                x, y = box[name]
-                parts.append(f'<rect x="{x + 20}" y="{y + 90}" width="160" height="44" rx="6" '
-                             f'fill="#fff3e0" stroke="#ef6c00"/>')
-                parts.append(f'<text x="{x + 28}" y="{y + 108}">{escape(label)}</text>')
-                parts.append(f'<text x="{x + 28}" y="{y + 125}">({escape(note)})</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _line(a: tuple[int, int], b: tuple[int, int], label: str) -> str:
-    (x1, y1), (x2, y2) = (a[0] + BOX_W // 2, a[1] + 32), (b[0] + BOX_W // 2, b[1] + 32)
-    return (f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#777" stroke-width="2"/>'
-            f'<text x="{(x1 + x2) / 2 - 60}" y="{(y1 + y2) / 2 - 6}" fill="#555">'
-            f'{escape(label)}</text>')
 
 
 def findings_html(entry: dict[str, Any]) -> str:

@@ -1,0 +1,39 @@
+"""The plugin's command-line options and the markers it declares (one per stage, from
+xenlab.stagelist, so that --strict-markers catches a mistyped Gherkin tag)."""
+from __future__ import annotations
+
+import pytest
+
+from xenlab.stagelist import marker_lines
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("xenlab", "xenlab lab")
+    group.addoption("--lab-mode", choices=("verify", "build"), default="verify",
+                    help="verify: read only (default); build: steps may change the hosts")
+    group.addoption("--allow-destructive", action="store_true",
+                    help="let build mode partition and format the shared disk")
+    group.addoption("--inventory", dest="ansible_inventory", metavar="PATH",
+                    help="the lab's Ansible inventory (same as --ansible-inventory)")
+    group.addoption("--migration-data", metavar="PATH", default="reports/xenlab-migrations.json",
+                    help="where the migrations' figures and probe timelines go, as JSON "
+                         "(default: %(default)s)")
+    group.addoption("--ssh-insecure", action="store_true",
+                    help="accept any SSH host key (in memory only; never written)")
+    group.addoption("--results", metavar="PATH", default="reports/xenlab-results.json",
+                    help="the run's results as JSON, for a later --baseline "
+                         "(default: %(default)s)")
+    group.addoption("--class-report", metavar="PATH", default="reports/class-report.html",
+                    help="class mode (an inventory of several labs): the lab x stage report, "
+                         "each lab's own report beside it in labs/ (default: %(default)s)")
+    group.addoption("--baseline", metavar="PATH",
+                    help="the --results file of an earlier run: report what changed, and "
+                         "exit non-zero when a stage or a migration figure regressed")
+    group.addoption("--baseline-tolerance", metavar="FRACTION", type=float, default=0.5,
+                    help="how much worse a migration figure may be before it is a "
+                         "regression (default: %(default)s, i.e. 50 %%)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in marker_lines():
+        config.addinivalue_line("markers", line)

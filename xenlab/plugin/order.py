@@ -1,0 +1,35 @@
+"""Stage order and skips: tests run lab by lab, stages in the article's order, and a
+stage whose prerequisite failed (xenlab.stagelist) is skipped with the reason."""
+from __future__ import annotations
+
+import pytest
+
+from xenlab.plugin.labs import lab_name_of
+from xenlab.plugin.state import BLOCKED_BY, STATE
+from xenlab.stagelist import BY_MARKER, BY_NUMBER, Stage, prerequisites
+
+
+def stage_of(item: pytest.Item) -> Stage | None:
+    return next((BY_MARKER[m.name] for m in item.iter_markers() if m.name in BY_MARKER), None)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by parametrized fixtures
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Lab by lab (class mode), stages in article order; other orders are kept."""
+    # Tests marked destructive run in every mode: their checks only read; their build
+    # steps refuse to partition or format without --allow-destructive (xenlab.stages).
+    order = list(config.stash[STATE].labs or {})
+    items.sort(key=lambda item: (order.index(name) if (name := lab_name_of(item)) in order
+                                 else 0, stage.number if (stage := stage_of(item)) else 0))
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's skipping plugin reads the skip marks
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = item.config.stash[STATE]
+    stage = stage_of(item)
+    name = lab_name_of(item)
+    failed = [n for n in prerequisites(stage.number) if (name, n) in state.failed] if stage else []
+    if failed:  # a mark, not pytest.skip(): the report then points at the test, not here
+        item.stash[BLOCKED_BY] = failed[0]  # for the record: the reason is text for people
+        item.add_marker(pytest.mark.skip(reason=f"stage {failed[0]} ({BY_NUMBER[failed[0]].title})"
+                                                f" failed: {state.failed[name, failed[0]]}"))

@@ -1,0 +1,108 @@
+"""What a run leaves behind besides pytest's own output: the terminal summary (commands,
+migrations, class report, baseline, build changes), the results JSON and its comparison
+with --baseline (a regression fails the run), the migrations' JSON, the class report."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from xenlab import report as html
+from xenlab import results as res
+from xenlab.plugin.state import STATE, RunState
+
+
+@pytest.hookimpl(tryfirst=True)  # a usage error before other plugins set up
+def pytest_configure(config: pytest.Config) -> None:
+    """A --baseline that is not a results file stops the run before it starts, in one line."""
+    if path := config.getoption("baseline", None):
+        try:
+            res.load_results(path)
+        except res.ResultsError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def migration_line(m) -> str:
+    d = m.downtime
+    return (f"{m.guest} {m.source} -> {m.destination}: migration {m.wall_s:.1f} s, "
+            f"downtime {d.longest_gap_s:.2f} s, {d.lost} probes lost of {d.replies + d.lost}, "
+            f"probe interval {d.interval_s:g} s (resolution {d.resolution_s} s)")
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if STATE not in config.stash:
+        return
+    if line := commands_line(config.stash[STATE]):
+        terminalreporter.section("xenlab commands")
+        terminalreporter.line(line)
+    if migrations := config.stash[STATE].migrations:
+        terminalreporter.section("xenlab migration")
+        for m in migrations:
+            terminalreporter.line(migration_line(m))
+    if (written := config.stash[STATE].class_report) is not None:
+        terminalreporter.section("xenlab class")
+        terminalreporter.line(f"class report: {written}")
+    if (comparison := config.stash[STATE].comparison) is not None:
+        terminalreporter.section("xenlab baseline")
+        for line in comparison.lines():
+            terminalreporter.line(line, red=line.startswith("REGRESSION"))
+    if config.getoption("lab_mode", "verify") != "build":
+        return
+    changes = config.stash[STATE].changes
+    terminalreporter.section("xenlab build")
+    if not changes:
+        terminalreporter.line("xenlab build: nothing to change, the lab was already built")
+    else:
+        terminalreporter.line(f"xenlab build: {len(changes)} changes")
+        for line in changes:
+            terminalreporter.line(f"  {line}")
+
+
+def commands_line(state: RunState) -> str:
+    """How many remote commands ran, their summed time and SSH connections per host."""
+    results = state.evidence.results
+    if not results:
+        return ""
+    per_host = ", ".join(f"{name} {host.connections}" for name, host in state.hosts.items())
+    return (f"xenlab commands: {len(results)} remote commands, "
+            f"{sum(r.duration_s for r in results):.2f} s of command time; "
+            f"SSH connections: {per_host or 'none'}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The results as JSON, the comparison with --baseline; then the migrations' data."""
+    state = session.config.stash.get(STATE, None)
+    if state is None:
+        return
+    if state.results.labs and not hasattr(session.config, "workerinput"):
+        document = state.results.document()
+        res.write_results(document, session.config.getoption("results"))
+        if len(document["labs"]) > 1:
+            state.class_report = write_class_report(document,
+                                                    Path(session.config.getoption("class_report")))
+        if baseline := session.config.getoption("baseline"):
+            state.comparison = res.compare(res.load_results(baseline), document,
+                                           session.config.getoption("baseline_tolerance"))
+            if state.comparison.regressed and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if not state.migrations:
+        return
+    path = Path(session.config.getoption("migration_data"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([dataclasses.asdict(m) for m in state.migrations], indent=1,
+                               default=str))
+
+
+def write_class_report(document: dict, path: Path) -> Path:
+    """The class page at `path`, each lab's own page in labs/ beside it."""
+    labs_dir = path.parent / "labs"
+    labs_dir.mkdir(parents=True, exist_ok=True)
+    links = {}
+    for name, entry in document["labs"].items():
+        page = labs_dir / f"{name}.html"
+        page.write_text(html.lab_page(entry))
+        links[name] = f"labs/{page.name}"
+    path.write_text(html.class_page(document, links))
+    return path

@@ -1,0 +1,74 @@
+"""What the reports draw from a lab's entry of a results document: each stage's worst
+outcome, the stage x host grid, the migrations, the findings."""
+from __future__ import annotations
+
+from typing import Any
+
+from xenlab.stagelist import STAGES
+
+OUTCOMES = ("failed", "skipped", "passed")  # worst first
+NOT_INVOLVED = "-"
+
+
+def stage_outcomes(tests: list[dict[str, Any]]) -> dict[int, str]:
+    """Stage -> its worst outcome over its scenarios (failed, skipped, passed)."""
+    found: dict[int, str] = {}
+    for test in tests:
+        if test.get("stage") is None:
+            continue
+        now = found.get(test["stage"])
+        if now is None or OUTCOMES.index(test["outcome"]) < OUTCOMES.index(now):
+            found[test["stage"]] = test["outcome"]
+    return found
+
+
+def grid(entry: dict[str, Any]) -> dict[int, dict[str, str]]:
+    """Stage -> host -> passed / failed / skipped / "-" (the stage ran nothing there).
+
+    A failure counts against every host its failed checks name (else the host its
+    error is about); when it names none, against the host of the last command of the
+    failed step; when that is unknown too, against every host.
+    """
+    hosts = [h["name"] for h in entry["lab"]["hosts"]]
+    table: dict[int, dict[str, str]] = {}
+    for stage in STAGES:
+        tests = [t for t in entry["tests"] if t.get("stage") == stage.number]
+        if not tests:
+            continue
+        row = dict.fromkeys(hosts, NOT_INVOLVED)
+        for test in tests:
+            touched = {c["host"] for s in test["steps"] for c in s["commands"]}
+            for host in touched:
+                if row.get(host) in (NOT_INVOLVED, "skipped", None):
+                    row[host] = "passed"
+            if test["outcome"] == "skipped" and not touched:
+                for host in hosts:
+                    if row[host] == NOT_INVOLVED:
+                        row[host] = "skipped"
+            if test["outcome"] == "failed":
+                for host in _blamed(test) or hosts:
+                    row[host] = "failed"
+        table[stage.number] = row
+    return table
+
+
+def _blamed(test: dict[str, Any]) -> list[str]:
+    """The hosts a failed test's record names (results files without `failures` too)."""
+    named = [f["host"] for f in test.get("failures") or ()]
+    fallback = test.get("failed_host") or _last_host(test)
+    return list(dict.fromkeys(named)) or ([fallback] if fallback else [])
+
+
+def _last_host(test: dict[str, Any]) -> str | None:
+    failed = [s for s in test["steps"] if s["status"] == "failed"]
+    commands = failed[-1]["commands"] if failed else []
+    return commands[-1]["host"] if commands else None
+
+
+def migrations(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for t in entry["tests"] for m in t.get("migrations", [])]
+
+
+def findings(entry: dict[str, Any]) -> list[str]:
+    """Every hazard the run warned about, once each, in the order seen."""
+    return list(dict.fromkeys(f for t in entry["tests"] for f in t.get("findings", [])))

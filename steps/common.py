@@ -5,6 +5,8 @@ xenlab.plugin; the adapters of the hosts' software are detected here, once per r
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import pytest
 from pytest_bdd import given
 
@@ -23,6 +25,18 @@ def toolstacks() -> Toolstacks:
 def iscsi_target(target_host: Host) -> IscsiTarget:
     """The target host's iSCSI target software (tgt), detected or named in the inventory."""
     return detect_target(target_host)
+
+
+@pytest.fixture
+def build_on_each(lab_mode: str, build_log) -> Callable[..., None]:
+    """`build_on_each(build, *hosts)`: in build mode, build(host) on each host in turn,
+    what it changed to the run's build log; in verify mode nothing runs (the step's
+    checks only read)."""
+    def run(build: Callable[[Host], list[str]], *hosts: Host) -> None:
+        if lab_mode == "build":
+            for host in hosts:
+                build_log(build(host))
+    return run
 
 
 @given("the lab inventory names the iSCSI target and two Xen hosts")

@@ -15,11 +15,9 @@ scenarios("02-initiators.feature")
 
 
 @given("each Xen host is logged in to the iSCSI target")
-def logged_in(lab: Lab, lab_mode: str, xen_hosts: tuple[Host, Host], build_log) -> None:
-    if lab_mode == "build":
-        for host in xen_hosts:
-            build_log(initiators.build(host, lab.values.iscsi_iqn, lab.target.lab_ip,
-                                       lab.values.iscsi_port))
+def logged_in(lab: Lab, xen_hosts: tuple[Host, Host], build_on_each) -> None:
+    build_on_each(lambda h: initiators.build(h, lab.values.iscsi_iqn, lab.target.lab_ip,
+                                             lab.values.iscsi_port), *xen_hosts)
 
 
 @then("each Xen host has a logged-in session to the target's portal")

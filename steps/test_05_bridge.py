@@ -14,11 +14,9 @@ scenarios("05-bridge.feature")
 
 
 @given("each Xen host has its lab address on the bridge")
-def bridged(lab: Lab, lab_mode: str, xen_hosts: tuple[Host, Host], build_log) -> None:
-    if lab_mode == "build":
-        for host in xen_hosts:
-            build_log(bridge.build(host, lab.values.bridge, lab.values.bridge_port,
-                                   host.spec.lab_ip, lab.values.lab_prefix))
+def bridged(lab: Lab, xen_hosts: tuple[Host, Host], build_on_each) -> None:
+    build_on_each(lambda h: bridge.build(h, lab.values.bridge, lab.values.bridge_port,
+                                         h.spec.lab_ip, lab.values.lab_prefix), *xen_hosts)
 
 
 @then("each Xen host has the bridge up with its lab address and the lab NIC enslaved")

@@ -13,11 +13,9 @@ scenarios("06-storage.feature")
 
 
 @given("each Xen host mounts the shared partition")
-def mounted(lab: Lab, lab_mode: str, xen_hosts: tuple[Host, Host], build_log) -> None:
-    if lab_mode == "build":
-        for host in xen_hosts:
-            build_log(storage.build_mount(host, lab.values.shared_partition,
-                                          lab.values.shared_mount))
+def mounted(lab: Lab, xen_hosts: tuple[Host, Host], build_on_each) -> None:
+    build_on_each(lambda h: storage.build_mount(h, lab.values.shared_partition,
+                                                lab.values.shared_mount), *xen_hosts)
 
 
 @given("the guest image is built on the shared storage from the migration source")

@@ -14,11 +14,9 @@ scenarios("07-guest-config.feature")
 
 
 @given("the guest configuration is written on each Xen host")
-def written(lab: Lab, lab_mode: str, xen_hosts: tuple[Host, Host], build_log) -> None:
-    if lab_mode == "build":
-        text = guestconfig.render(lab.values)
-        for host in xen_hosts:
-            build_log(guestconfig.build(host, lab.values.guest_config, text))
+def written(lab: Lab, xen_hosts: tuple[Host, Host], build_on_each) -> None:
+    text = guestconfig.render(lab.values)
+    build_on_each(lambda h: guestconfig.build(h, lab.values.guest_config, text), *xen_hosts)
 
 
 @then("the guest configuration is identical on both Xen hosts", target_fixture="guest_configs")

@@ -54,12 +54,17 @@ def test_a_host_not_in_the_inventory_is_a_usage_error(suite):
 
 
 ROLES = """
+import pytest
+
 def test_roles(lab, hosts, target_host, xen_hosts, source_host, destination_host, lab_mode,
                lab_host):
     assert (lab.name, sorted(hosts)) == ("lab", ["target", "test1", "test2"])
     assert (target_host.name, source_host.name, destination_host.name) == ("target", "test1", "test2")
     assert [h.name for h in xen_hosts] == ["test1", "test2"]
     assert lab_host("the migration source").backend.host is source_host
+    assert lab_host("test2").file("/").is_directory  # testinfra's modules, over our Host
+    with pytest.raises(KeyError, match="'the guest' is neither a role"):
+        lab_host("the guest")
     assert lab_mode == source_host.mode == "verify"
     assert source_host.run("echo %s", "a b").stdout == "a b\\n"
 """

@@ -77,7 +77,7 @@ def test_a_sudo_host_opens_its_pty_under_sudo_n():
     assert opened == [("sudo -n sh -c 'xl console '\"'\"'my guest'\"'\"''", 4)]
 
 
-def test_an_ssh_pty_runs_over_the_hosts_one_connection(sshd, monkeypatch):
+def test_an_ssh_pty_runs_over_the_hosts_one_connection(sshd, monkeypatch):  # noqa: F811
     monkeypatch.setattr(_Server, "check_channel_pty_request", lambda *a: True, raising=False)
     host = Host(sshd.spec, host_key_checking=False)
     assert host.run("true").ok
@@ -91,7 +91,7 @@ def test_an_ssh_pty_runs_over_the_hosts_one_connection(sshd, monkeypatch):
     assert host.connections == len(sshd.sessions) == 1
 
 
-def test_a_pty_the_server_refuses_is_a_connection_error_not_paramikos(sshd):
+def test_a_pty_the_server_refuses_is_a_connection_error_not_paramikos(sshd):  # noqa: F811
     host = Host(sshd.spec, host_key_checking=False)  # the test server grants no PTY
     with pytest.raises(ConnectionError) as caught:
         host.open_pty("echo never")
@@ -99,7 +99,7 @@ def test_a_pty_the_server_refuses_is_a_connection_error_not_paramikos(sshd):
     assert not isinstance(caught.value, paramiko.SSHException)
 
 
-def test_an_ssh_pty_whose_connection_died_fails_only_with_pty_closed(sshd, monkeypatch):
+def test_an_ssh_pty_whose_connection_died_fails_only_with_pty_closed(sshd, monkeypatch):  # noqa: F811
     monkeypatch.setattr(_Server, "check_channel_pty_request", lambda *a: True, raising=False)
     host = Host(sshd.spec, host_key_checking=False)
     pty = host.open_pty("sleep 30")

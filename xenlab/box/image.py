@@ -109,21 +109,10 @@ class BaseImage:
 
     folder: Path
 
-    @property
-    def disk(self) -> Path:
-        return self.folder / "base.raw"
-
-    @property
-    def kernel(self) -> Path:
-        return self.folder / "vmlinuz"
-
-    @property
-    def initrd(self) -> Path:
-        return self.folder / "initrd.img"
-
-    @property
-    def xen(self) -> Path:
-        return self.folder / "xen.bin"
+    disk = property(lambda self: self.folder / "base.raw")
+    kernel = property(lambda self: self.folder / "vmlinuz")
+    initrd = property(lambda self: self.folder / "initrd.img")
+    xen = property(lambda self: self.folder / "xen.bin")
 
     @property
     def meta(self) -> dict:

@@ -53,6 +53,11 @@ class BlockDevice:
     pttype: str | None
     children: tuple[BlockDevice, ...]
 
+    @property
+    def scsi_identity(self) -> str:
+        """The LUN's SCSI identity (WWN, else serial): equal on hosts that share it."""
+        return self.wwn or self.serial or "none"
+
 
 @parser()
 def parse_fdisk_list(text: str) -> FdiskDisk:

@@ -105,6 +105,28 @@ def destination_host(lab: Lab, hosts: dict[str, Host]) -> Host:
     return hosts[lab.destination.name]
 
 
+ROLES = ("the iSCSI target", "the migration source", "the migration destination")
+
+
+@pytest.fixture(scope="session")
+def lab_host(lab: Lab, hosts: dict[str, Host]):
+    """testinfra's host for a role of the lab (or a host's inventory name), over the run's
+    own connection, with its deadlines, evidence, redaction and verify-mode guard::
+
+        def test_tgt(lab_host):
+            assert lab_host("the iSCSI target").service("tgt").is_running
+    """
+    by_role = dict(zip(ROLES, (lab.target.name, lab.source.name, lab.destination.name)))
+
+    def host(role: str):
+        name = by_role.get(role, role)
+        if name not in hosts:
+            raise KeyError(f"{role!r} is neither a role ({', '.join(ROLES)}) nor a host of "
+                           f"lab {lab.name} ({', '.join(hosts)})")
+        return hosts[name].testinfra
+    return host
+
+
 @pytest.fixture
 def build_log(pytestconfig: pytest.Config, request: pytest.FixtureRequest):
     """Record what a build step changed; the run's summary says it (or that nothing changed)."""

@@ -14,13 +14,10 @@ LSBLK = "lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT,SERIAL,WWN,PTTYPE 
 
 @dataclass(frozen=True)
 class SharedDisk:
+    """The LUN as one Xen host sees it."""
+
     host: str
     device: BlockDevice
-
-    @property
-    def identity(self) -> str:
-        """SCSI identity of the LUN (WWN, else serial): equal on hosts that share it."""
-        return self.device.wwn or self.device.serial or "none"
 
 
 def build(host: Host, iqn: str, portal: str, port: int) -> list[str]:
@@ -78,9 +75,10 @@ def check_same_disk(disks: list[SharedDisk], lun_serial: str) -> None:
         expect(disk.device.serial == lun_serial, disk.host,
                f"{disk.device.path} to carry the target LUN's SCSI serial {lun_serial}",
                disk.device.serial)
-        expect(disk.identity == first.identity, disk.host,
-               f"{disk.device.path} to be the same disk as on {first.host} ({first.identity})",
-               disk.identity)
+        identity = disk.device.scsi_identity
+        expect(identity == first.device.scsi_identity, disk.host,
+               f"{disk.device.path} to be the same disk as on {first.host} "
+               f"({first.device.scsi_identity})", identity)
         expect(disk.device.size == first.device.size, disk.host,
                f"{disk.device.path} of {first.device.size} bytes as on {first.host}",
                disk.device.size)

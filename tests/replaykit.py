@@ -3,6 +3,7 @@ without a lab, and a command nobody recorded is an error (no fake tools)."""
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from xenlab.inventory import HostSpec
 from xenlab.remote import Host
@@ -31,6 +32,23 @@ class Replay:
 
     def close(self) -> None:
         pass
+
+
+REPLAY = Path(__file__).parent / "replay"
+# What testinfra's modules ask a host before they answer (system, where `ss` is) and
+# its socket listings, as the box's target answered them (tests/replay/<folder>/).
+TESTINFRA_COMMANDS = {
+    "uname -s": "uname-s", "cat /etc/os-release": "os-release", "uname -m": "uname-m",
+    "command -v command": "command-v-command", "command -v ss": "command-v-ss",
+    "/usr/bin/ss --numeric --listening --tcp": "ss-numeric-listening-tcp",
+    "/usr/bin/ss --numeric --listening": "ss-numeric-listening",
+}
+
+
+def answers_to_testinfra(folder: str) -> dict[str, tuple[int, str, str]]:
+    """The recorded answers of one host to testinfra's commands."""
+    return {line: (0, (REPLAY / folder / f"{name}.stdout.txt").read_text(), "")
+            for line, name in TESTINFRA_COMMANDS.items()}
 
 
 def replayed(name: str, answers: dict, mode: str = "verify") -> tuple[Host, Replay]:

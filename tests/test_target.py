@@ -11,7 +11,7 @@ from xenlab.checks import LabCheckFailed
 from xenlab.errors import XenlabError
 from xenlab.stages import target
 
-from .replaykit import replayed
+from .replaykit import replayed, answers_to_testinfra
 
 DATA = Path(__file__).parent / "data"
 IQN = "iqn.2015-02.com.stu31:t1"
@@ -67,8 +67,8 @@ def test_no_chap_account_is_a_hazard_and_the_network_acl_is_not():
 
 
 def test_the_iscsi_port_listens_on_the_box_target_and_another_does_not():
-    text = (DATA / "ss-listen" / "box-tln-target-tgtd-no-netid.txt").read_text()
-    host = replayed("target", {"ss -tln": (0, text, "")})[0]
+    # Through testinfra's socket module, over the replaying transport.
+    host = replayed("target", answers_to_testinfra("box-target-testinfra"))[0]
     target.check_listening(host, 3260)
     assert failure(target.check_listening, host, 3261) == (
         "target: expected TCP 3261 listening; saw [22, 3260]")

@@ -95,6 +95,12 @@ READERS = [
     "systemctl is-active tgt",
     "if [ -b /dev/sdb ]; then blockdev --getsize64 /dev/sdb; fi",
     "modinfo -F version xen-netfront 2>/dev/null < /dev/null",
+    "blkid -p -s TYPE -o value -- /dev/sdb1",
+    # testinfra's modules (socket, mount_point) over our Host
+    "uname -s", "cat /etc/os-release", "uname -m", "command -v ss",
+    "/usr/bin/ss --numeric --listening --tcp", "cat /proc/mounts",
+    "for p in tgtadm; do command -v $p >/dev/null 2>&1 && echo $p; done; "
+    "test -d /sys/kernel/config/target/iscsi && echo configfs; true",
 ]
 
 

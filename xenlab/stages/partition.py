@@ -1,6 +1,8 @@
 """Stage 3: one partition and a filesystem on the shared disk (destructive, done once)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from xenlab.checks import expect, fail, refuse
 from xenlab.parsers import BlockDevice, FdiskPartition, parse_fdisk_list, parse_lsblk_json
 from xenlab.remote import Host
@@ -10,8 +12,25 @@ from .initiators import LSBLK
 SIZE_TOLERANCE_MIB = 8  # fdisk rounds a "+2G" partition to cylinders or 1 MiB alignment
 
 
+NO_SIGNATURE = 2  # blkid -p: nothing found on the device
+
+
 def _lsblk(host: Host, device: str) -> BlockDevice:
-    return parse_lsblk_json(host.check(LSBLK, device, timeout=15).stdout)[0]
+    """The device and its partitions as the kernel lists them, each filesystem type read
+    from the disk itself (probed_fstype): lsblk's own FSTYPE is udev's database, which
+    stays stale on a host that logged in before another host formatted the LUN."""
+    dev = parse_lsblk_json(host.check(LSBLK, device, timeout=15).stdout)[0]
+    def probed(d: BlockDevice) -> BlockDevice:
+        return replace(d, fstype=probed_fstype(host, d.path or f"/dev/{d.name}"))
+    return replace(probed(dev), children=tuple(probed(c) for c in dev.children))
+
+
+def probed_fstype(host: Host, device: str) -> str | None:
+    """The filesystem type in the device's superblock (`blkid -p`: a low-level probe of
+    the device, no cache), or None where there is none."""
+    result = host.check("blkid -p -s TYPE -o value -- %s", device, ok=(0, NO_SIGNATURE),
+                        timeout=15)
+    return result.stdout.strip() or None
 
 
 def build(source: Host, others: list[Host], disk: str, partition: str, size_mib: int,
@@ -30,17 +49,11 @@ def build(source: Host, others: list[Host], disk: str, partition: str, size_mib:
         source.change("mkfs -t %s -q -- %s", fstype, partition, timeout=300)
         changes.append(f"{source.name}: mkfs -t {fstype} {partition}")
     for host in others:
-        if host.run("test -b %s", partition).rc != 0 or (
-                _lsblk(host, partition).fstype != fstype and _mounted(host, partition) is None):
+        if host.run("test -b %s", partition).rc != 0:
             host.change("blockdev --rereadpt %s || partx -u %s; udevadm settle --timeout=30",
                         disk, disk, timeout=40)
             changes.append(f"{host.name}: re-read the partition table of {disk}")
     return changes
-
-
-def _mounted(host: Host, device: str) -> str | None:
-    result = host.run("findmnt -n -o TARGET --source %s", device, ok=(0, 1))
-    return result.stdout.strip() or None
 
 
 def refuse_unless_blank(host: Host, dev: BlockDevice, partition: str, fstype: str,
@@ -75,7 +88,7 @@ def check_partition(host: Host, disk: str, partition: str, type_id: str, size_mi
     size = part.sectors * 512 // 2**20 if part.sectors else (part.blocks or 0) // 1024
     expect(abs(size - size_mib) <= SIZE_TOLERANCE_MIB, host.name,
            f"{partition} of about {size_mib} MiB", f"{size} MiB")
-    seen = _lsblk(host, partition).fstype
+    seen = probed_fstype(host, partition)
     expect(seen == fstype, host.name, f"{partition} formatted {fstype}", seen or "no filesystem")
     return part
 

@@ -15,15 +15,16 @@ scenarios("07-guest-config.feature")
 
 @given("the guest configuration is written on each Xen host")
 def written(lab: Lab, xen_hosts: tuple[Host, Host], build_on_each) -> None:
-    text = guestconfig.render(lab.values)
-    build_on_each(lambda h: guestconfig.build(h, lab.values.guest_config, text), *xen_hosts)
+    build_on_each(lambda h: guestconfig.build(h, lab.values.guest_config, lab.values),
+                  *xen_hosts)
 
 
 @then("the guest configuration is identical on both Xen hosts", target_fixture="guest_configs")
 def identical(lab: Lab, xen_hosts: tuple[Host, Host]) -> dict[str, GuestConfig]:
     path = lab.values.guest_config
     found = check_each(xen_hosts, lambda h: guestconfig.read_config(h, path))
-    guestconfig.check_identical({h.name: text for h, (text, _) in zip(xen_hosts, found)}, path)
+    guestconfig.check_identical({h.name: config for h, (_, config) in zip(xen_hosts, found)},
+                                path)
     return {h.name: config for h, (_, config) in zip(xen_hosts, found)}
 
 

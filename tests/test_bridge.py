@@ -52,3 +52,39 @@ def test_stage_9s_precheck_says_why_it_needs_the_bridge():
         "test2: expected a bridge named xenbrX (the guest's vif needs it); saw no such interface")
     assert failure(bridge.check_is_bridge, box_test2(), "eth0") == (
         "test2: expected a bridge named eth0; saw eth0 is a plain link")
+
+
+DEFINITIONS = ("awk '$1 == \"iface\" {print FILENAME, $2}' /etc/network/interfaces "
+               "/etc/network/interfaces.d/* 2>/dev/null; true")
+
+
+def building_test2(definitions: str, files: dict[str, str]):
+    """test2 in build mode, bridged already, whose ifupdown files define `definitions`."""
+    answers = {SHOW.format(name): (0, (REPLAY / f"ip-d-addr-box-test2-{name}.stdout.txt")
+                                   .read_text(), "")
+               for name in ("xenbr0", "eth0")}
+    answers["test -d /etc/network/interfaces.d"] = (0, "", "")
+    answers[DEFINITIONS] = (0, definitions, "")
+    for name, text in files.items():
+        path = f"/etc/network/interfaces.d/{name}"
+        answers[f"test -e {path} || exit 66; cat -- {path}"] = (
+            (66, "", "") if text is None else (0, text, ""))
+        answers[f"cat > {path} && chmod 644 {path}"] = (0, "", "")
+    return replayed("test2", answers, mode="build")
+
+
+def test_build_writes_no_second_definition_beside_the_users_own():
+    host, sent = building_test2("/etc/network/interfaces.d/lab-bridge xenbr0\n"
+                                "/etc/network/interfaces.d/lab-bridge eth0\n", {})
+    assert bridge.build(host, "xenbr0", "eth0", "198.51.100.2", 24) == []
+    assert not [line for line in sent.sent if line.startswith("cat >")]
+
+
+def test_build_persists_the_bridge_where_nothing_defines_it():
+    box_eth0 = "auto eth0\niface eth0 inet static\n    address 198.51.100.2/24\n"
+    host, sent = building_test2("/etc/network/interfaces lo\n"
+                                "/etc/network/interfaces.d/eth0 eth0\n",
+                                {"eth0": box_eth0, "xenbr0": None})
+    assert bridge.build(host, "xenbr0", "eth0", "198.51.100.2", 24) == [
+        "test2: wrote /etc/network/interfaces.d/eth0",
+        "test2: wrote /etc/network/interfaces.d/xenbr0"]

@@ -26,17 +26,69 @@ def test_the_articles_file_on_both_hosts_holds_the_inventorys_values():
     for name in ("test1", "test2"):
         texts[name], configs[name] = guestconfig.read_config(
             replayed(name, {READ: (0, ARTICLE, "")})[0], PATH)
-    guestconfig.check_identical(texts, PATH)
+    guestconfig.check_identical(configs, PATH)
     guestconfig.check_values(replayed("test1", {})[0], configs["test1"],
                              load_lab(ROOT / "inventory.ini").values)
 
 
 def test_a_file_edited_on_one_host_fails_with_the_first_difference():
-    edited = ARTICLE.replace('memory = "512"', 'memory = "256"')
+    edited = parse_guest_config(ARTICLE.replace('memory = "512"', 'memory = "256"'))
     with pytest.raises(LabCheckFailed) as failed:
-        guestconfig.check_identical({"test1": ARTICLE, "test2": edited}, PATH)
+        guestconfig.check_identical({"test1": parse_guest_config(ARTICLE), "test2": edited}, PATH)
     assert str(failed.value) == ("test2: expected /etc/xen/busybox identical to test1's; saw "
-                                 "'memory = \"256\"' where 'memory = \"512\"'")
+                                 "memory = 256 where 512")
+    last_line_gone = parse_guest_config(ARTICLE.rsplit("on_shutdown", 1)[0])  # the box's fault
+    with pytest.raises(LabCheckFailed, match="saw on_shutdown = \\(unset\\) where destroy$"):
+        guestconfig.check_identical({"test1": parse_guest_config(ARTICLE),
+                                     "test2": last_line_gone}, PATH)
+
+
+# A student's file: xl's modern disk syntax, a fixed MAC, an option and a comment of theirs,
+# other spacing and quotes; it says what the inventory says.
+STUDENTS = """# busybox guest (lab 3)
+kernel = '/boot/vmlinuz-2.6.32-504.el6.x86_64'
+ramdisk = '/boot/initramfs-2.6.32-504.el6.x86_64.img'
+name = 'busybox'
+memory = 512
+vcpus = 1
+disk = ['format=raw, vdev=xvda, access=rw, target=/scsistore/busybox.img']
+root = '/dev/xvda ro'
+extra = 'selinux=0 init=/bin/sh'
+vif = ['mac=00:16:3e:4a:00:04, bridge=xenbr0']
+on_crash = 'destroy'
+on_reboot = 'destroy'
+on_shutdown = 'destroy'
+localtime = 1
+"""
+
+
+def test_the_same_settings_in_other_spellings_are_the_same_configuration():
+    guestconfig.check_identical({"test1": parse_guest_config(ARTICLE),
+                                 "test2": parse_guest_config(ARTICLE.replace(",]", "]")
+                                                             .replace('"512"', "512"))}, PATH)
+    values = load_lab(ROOT / "inventory.ini").values
+    assert guestconfig.differences(parse_guest_config(STUDENTS),
+                                   parse_guest_config(guestconfig.render(values))) == []
+
+
+def test_build_leaves_a_file_that_says_the_same_and_edits_only_what_differs():
+    values = load_lab(ROOT / "inventory.ini").values
+    read = f"test -e {PATH} || exit 66; cat -- {PATH}"
+    same, sent = replayed("test1", {read: (0, STUDENTS, "")}, mode="build")
+    assert guestconfig.build(same, PATH, values) == [] and sent.sent == [read]
+    other = replace(values, bridge="xenbr1", guest_memory_mib=256)
+    write = f"cat > {PATH} && chmod 644 {PATH}"
+    host, sent = replayed("test1", {read: (0, STUDENTS, ""), write: (0, "", "")}, mode="build")
+    assert guestconfig.build(host, PATH, other) == [
+        "test1: /etc/xen/busybox: set memory, vif as the inventory says (the rest of the file "
+        "kept)"]
+    written = guestconfig.edited(STUDENTS, parse_guest_config(STUDENTS), ["memory", "vif"],
+                                 other)
+    assert "# busybox guest (lab 3)" in written and "localtime = 1" in written
+    assert "vif = ['mac=00:16:3e:4a:00:04, bridge=xenbr1']" in written
+    assert 'memory = "256"' in written and "memory = 512" not in written
+    assert guestconfig.differences(parse_guest_config(written),
+                                   parse_guest_config(guestconfig.render(other))) == []
 
 
 def test_a_missing_file_fails():

@@ -42,17 +42,36 @@ def build(host: Host, bridge: str, port: str, address: str, prefix: int) -> list
         changes.append(f"{host.name}: created {bridge} with {cidr}, {port} enslaved")
     if host.run("test -d %s", IFACES_D).rc == 0:
         wanted = {
-            f"{IFACES_D}/{port}": f"# enslaved to {bridge} (xenlab)\nauto {port}\niface {port} inet manual\n",
-            f"{IFACES_D}/{bridge}": (f"auto {bridge}\niface {bridge} inet static\n"
-                                     f"    address {cidr}\n    bridge_ports {port}\n"
-                                     f"    bridge_hw {links[port].mac}\n    bridge_stp off\n"
-                                     f"    bridge_fd 0\n"),
+            port: f"# enslaved to {bridge} (xenlab)\nauto {port}\niface {port} inet manual\n",
+            bridge: (f"auto {bridge}\niface {bridge} inet static\n"
+                     f"    address {cidr}\n    bridge_ports {port}\n"
+                     f"    bridge_hw {links[port].mac}\n    bridge_stp off\n    bridge_fd 0\n"),
         }
-        for path, text in wanted.items():
+        defined = ifupdown_definitions(host)
+        for name, text in wanted.items():
+            path = f"{IFACES_D}/{name}"
+            if any(where != path for where in defined.get(name, ())):
+                continue  # the user's own definition: never a second one beside it
             if host.read_file(path) != text:
                 host.write_file(path, text)
                 changes.append(f"{host.name}: wrote {path}")
     return changes
+
+
+# Where ifupdown reads its stanzas: the main file and what Debian's sources (interfaces.d).
+IFUPDOWN_FILES = f"/etc/network/interfaces {IFACES_D}/*"
+
+
+def ifupdown_definitions(host: Host) -> dict[str, tuple[str, ...]]:
+    """Interface name -> the ifupdown files with an `iface NAME` stanza for it."""
+    result = host.check("awk '$1 == \"iface\" {print FILENAME, $2}' " + IFUPDOWN_FILES
+                        + " 2>/dev/null; true", timeout=15)
+    found: dict[str, tuple[str, ...]] = {}
+    for line in result.stdout.splitlines():
+        path, _, name = line.rpartition(" ")
+        if path:
+            found[name] = (*found.get(name, ()), path)
+    return found
 
 
 def check_is_bridge(host: Host, bridge: str, why: str = "") -> IpInterface:

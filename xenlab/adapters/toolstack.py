@@ -66,6 +66,8 @@ class Toolstack:
                                               timeout=READ_TIMEOUT_S).stdout)
 
     def domains(self) -> tuple[Domain, ...]:
+        # The hypervisor's domains as the toolstack lists them (xl: libxl asks Xen), not
+        # xendomains or a saved state: a domain that runs is what migrates.
         return parse_domain_list(self.host.check(f"{self.command} list",
                                                  timeout=READ_TIMEOUT_S).stdout)
 

@@ -99,6 +99,7 @@ def _with_bridge(vif: VifSpec, bridge: str) -> str:
 
 
 def read_config(host: Host, path: str) -> tuple[str, GuestConfig]:
+    # The file xl create reads (not a copy elsewhere), parsed: its meaning is what counts.
     text = host.read_file(path)
     expect(text is not None, host.name, f"guest configuration {path}", "no such file")
     return text, parse_guest_config(text)

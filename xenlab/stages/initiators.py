@@ -38,6 +38,8 @@ def build(host: Host, iqn: str, portal: str, port: int) -> list[str]:
 
 def check_session(host: Host, iqn: str, portal: str) -> tuple[str, ...]:
     """The host has a logged-in session to iqn at portal; returns its attached disks."""
+    # iscsid's live sessions (the kernel's, through iscsiadm), not the node records a
+    # discovery left behind: a record is not a login.
     result = host.run("iscsiadm -m session -P 3", ok=(0, NO_SESSIONS), timeout=20)
     sessions = parse_session_detail(result.stdout)
     mine = [s for s in sessions if s.iqn == iqn and s.address == portal]
@@ -62,6 +64,8 @@ def session_state(session: IscsiSessionDetail) -> str:
 def shared_disk(host: Host, iqn: str, portal: str, device: str) -> SharedDisk:
     disks = check_session(host, iqn, portal)
     name = device.rsplit("/", 1)[-1]
+    # The disk the session attached (the session's own view), then its SCSI identity
+    # (lsblk: WWN and serial, read from the device's VPD pages; they never change).
     expect(name in disks, host.name, f"the LUN of {iqn} attached as {device}",
            ", ".join(f"/dev/{d}" for d in disks) or "no attached disk")
     found = parse_lsblk_json(host.check(LSBLK, device, timeout=15).stdout)

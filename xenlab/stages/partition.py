@@ -79,6 +79,8 @@ def refuse_unless_blank(host: Host, dev: BlockDevice, partition: str, fstype: st
 
 def check_partition(host: Host, disk: str, partition: str, type_id: str, size_mib: int,
                     fstype: str) -> FdiskPartition:
+    # The partition table on the disk (fdisk reads it), not the kernel's copy, which a host
+    # keeps from its last re-read; the filesystem from the disk too (probed_fstype).
     listing = parse_fdisk_list(host.check("fdisk -l -- %s", disk, timeout=20).stdout)
     parts = {p.device: p for p in listing.partitions}
     expect(partition in parts, host.name, f"partition {partition} on {disk}",
@@ -100,4 +102,5 @@ def check_same_size(sizes: dict[str, int], partition: str) -> None:
 
 
 def partition_size(host: Host, partition: str) -> int:
+    # The kernel's size of the partition: what a mount of it uses.
     return int(host.check("blockdev --getsize64 %s", partition, timeout=15).stdout)

@@ -49,6 +49,8 @@ def read_xend_config(toolstack: Toolstack) -> XendConfig:
 
 
 def check_xend(host: Host, config: XendConfig, port: int, address: str) -> None:
+    """xend-config.sxp as xend reads it at start, then the kernel's socket table (`ss`,
+    our parser: CentOS 6's ss) for the port xend really bound."""
     expect(config.relocation_server is True, host.name, "(xend-relocation-server yes)",
            config.relocation_server)
     expect(config.relocation_port == port, host.name, f"(xend-relocation-port {port})",

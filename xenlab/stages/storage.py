@@ -106,7 +106,8 @@ echo extents $({ printf '%%s\n' "$ext"
 
 
 def image_identity(host: Host, image: str) -> tuple[int, str]:
-    """Size and content digest of the image (IMAGE_IDENTITY)."""
+    """Size and content digest of the image (IMAGE_IDENTITY): the file's own blocks on the
+    shared disk, through this host's mount, not a listing or a cached checksum."""
     result = host.run(IMAGE_IDENTITY, image, timeout=120)
     expect(result.rc == 0, host.name, f"{image} present", result.one_line())
     lines = result.stdout.split("\n")

@@ -88,3 +88,13 @@ def test_build_persists_the_bridge_where_nothing_defines_it():
     assert bridge.build(host, "xenbr0", "eth0", "198.51.100.2", 24) == [
         "test2: wrote /etc/network/interfaces.d/eth0",
         "test2: wrote /etc/network/interfaces.d/xenbr0"]
+
+
+def test_build_never_overwrites_a_file_that_defines_other_interfaces_too():
+    # The student turned the box's eth0 file into the bridge's: eth0 manual + xenbr0.
+    theirs = ("iface eth0 inet manual\n\nauto xenbr0\niface xenbr0 inet static\n"
+              "    address 198.51.100.2/24\n    bridge_ports eth0\n")
+    host, sent = building_test2("/etc/network/interfaces.d/eth0 eth0\n"
+                                "/etc/network/interfaces.d/eth0 xenbr0\n", {"eth0": theirs})
+    assert bridge.build(host, "xenbr0", "eth0", "198.51.100.2", 24) == []
+    assert not [line for line in sent.sent if line.startswith("cat >")]

@@ -50,8 +50,10 @@ def build(host: Host, bridge: str, port: str, address: str, prefix: int) -> list
         defined = ifupdown_definitions(host)
         for name, text in wanted.items():
             path = f"{IFACES_D}/{name}"
-            if any(where != path for where in defined.get(name, ())):
-                continue  # the user's own definition: never a second one beside it
+            elsewhere = any(where != path for where in defined.get(name, ()))
+            shared = any(path in files for other, files in defined.items() if other != name)
+            if elsewhere or shared:
+                continue  # the user's own definition, or a file of theirs: never overwritten
             if host.read_file(path) != text:
                 host.write_file(path, text)
                 changes.append(f"{host.name}: wrote {path}")

@@ -128,3 +128,13 @@ def test_every_path_the_file_names_must_exist_on_the_host(tmp_path):
 def test_a_vif_without_a_fixed_mac_is_a_hazard():
     found = guestconfig.hazards(replayed("test1", {})[0], parse_guest_config(ARTICLE), PATH)
     assert [f.what for f in found] == ["/etc/xen/busybox: vif 'bridge=xenbr0' has no fixed mac="]
+
+
+def test_build_refuses_to_replace_a_file_it_cannot_read():
+    read = f"test -e {PATH} || exit 66; cat -- {PATH}"
+    host, sent = replayed("test1", {read: (0, "kernel = /boot/vmlinuz\n", "")}, mode="build")
+    with pytest.raises(LabCheckFailed, match="^test1: expected /etc/xen/busybox readable as a "
+                                             "guest configuration .*; saw parse_guest_config: not a key = value "
+                                             "file"):
+        guestconfig.build(host, PATH, load_lab(ROOT / "inventory.ini").values)
+    assert sent.sent == [read]  # nothing written

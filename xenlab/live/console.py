@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Protocol
+
+from xenlab.remote.pty import Pty
 
 ESCAPE = "\x1d"  # Ctrl-]: leaves xl/xm console
 _MARK = 'echo XL""END$?'
@@ -21,16 +22,6 @@ class ConsoleError(Exception):
     """The guest's console did not answer as expected (one line, with what was seen)."""
 
 
-class PtyChannel(Protocol):
-    """What the console needs of a PTY session (xenlab.remote.Pty: Host.open_pty)."""
-
-    def send(self, data: bytes) -> int: ...
-    def recv_ready(self) -> bool: ...
-    def recv(self, n: int) -> bytes: ...
-    def exit_status_ready(self) -> bool: ...
-    def close(self) -> None: ...
-
-
 @dataclass(frozen=True)
 class ConsoleResult:
     command: str
@@ -39,7 +30,7 @@ class ConsoleResult:
 
 
 class GuestConsole:
-    def __init__(self, channel: PtyChannel, where: str, poll_s: float = 0.05) -> None:
+    def __init__(self, channel: Pty, where: str, poll_s: float = 0.05) -> None:
         self.channel = channel
         self.where = where
         self.poll_s = poll_s

@@ -176,7 +176,7 @@ class Host:
     def open_pty(self, command: str, timeout: float = 10) -> Pty:
         """`command` on a PTY over this Host's own connection (`xl console NAME`): for an
         interactive program, which run() cannot drive. No deadline after it started and
-        no Result: whoever types into it reads back (xenlab.console). In verify mode
+        no Result: whoever types into it reads back (xenlab.live.console). In verify mode
         `command` passes the write guard; with sudo it runs under `sudo -n`.
 
         Raises HostUnreachable when there is no connection, ConnectionError when no PTY

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 
-from xenlab.checks import Finding, expect
+from xenlab.checks import Finding, expect, fail
 from xenlab.errors import ParseError
 from xenlab.inventory import LabValues
 from xenlab.parsers import DiskSpec, GuestConfig, VifSpec, parse_guest_config
@@ -65,8 +65,8 @@ def build(host: Host, path: str, values: LabValues) -> list[str]:
     try:
         config = parse_guest_config(text)
     except ParseError as exc:
-        expect(False, host.name, f"{path} readable as a guest configuration (build mode "
-               "edits it, it does not replace a file it cannot read)", str(exc))
+        fail(host.name, f"{path} readable as a guest configuration (build mode edits it, "
+             "it does not replace a file it cannot read)", str(exc))
     changed = differences(config, parse_guest_config(render(values)))
     if not changed:
         return []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xenlab.adapters.target import Export, IscsiTarget
-from xenlab.checks import expect
+from xenlab.checks import expect, fail
 from xenlab.remote import Host
 
 
@@ -38,4 +38,4 @@ def check_listening(host: Host, port: int) -> None:
     if not sockets(f"tcp://{port}").is_listening:
         ports = sorted({int(s.rsplit(":", 1)[1]) for s in sockets.get_listening_sockets()
                         if s.startswith("tcp://")})
-        expect(False, host.name, f"TCP {port} listening", ports)
+        fail(host.name, f"TCP {port} listening", str(ports))

@@ -22,6 +22,29 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.self_contained_html = True
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session):
+    """A run in which no test ran (a usage error, --collect-only, an error while collecting)
+    writes no report: it would replace the last real one with an empty page. Withdrawn
+    here, before the session's end, where pytest-html writes it."""
+    try:
+        return (yield)
+    finally:
+        state = session.config.stash.get(STATE, None)
+        if state is not None and not state.tests_ran:
+            _withdraw_report(session.config)
+
+
+def _withdraw_report(config: pytest.Config) -> None:
+    if not getattr(config.option, "htmlpath", None):
+        return
+    from pytest_html.basereport import BaseReport  # here: pytest-html is optional
+
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, BaseReport):
+            config.pluginmanager.unregister(plugin)
+
+
 def _is_lab_run(config: pytest.Config) -> bool:
     """Not a run of the project's own tests (`pytest tests ...`): those write no lab report."""
     own = config.rootpath / "tests"

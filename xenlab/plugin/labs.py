@@ -64,8 +64,16 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     """Name the lab before the first test, and stop with one line when there is none."""
     if session.config.option.collectonly:
         return
-    if any("lab" in getattr(item, "fixturenames", ()) for item in session.items):
+    if any(is_lab_test(getattr(item, "fixturenames", ()), item.iter_markers())
+           for item in session.items):
         resolve_labs(session.config)
+
+
+def is_lab_test(fixturenames, markers) -> bool:
+    """A test of the lab: one asking for `lab`, or one of a stage. pytest-bdd's steps ask for
+    their fixtures while the scenario runs, so a scenario's fixturenames may not show `lab`:
+    its stage marker does (`pytest -m stage5_bridge` with no lab named is a usage error)."""
+    return "lab" in fixturenames or any(m.name in BY_MARKER for m in markers)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -74,8 +82,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     A lab test: one of a stage, or one asking for `lab` (pytest-bdd's steps ask for
     their fixtures while the scenario runs, so a scenario's arguments do not show them).
     """
-    if not ("lab" in metafunc.fixturenames
-            or any(m.name in BY_MARKER for m in metafunc.definition.iter_markers())):
+    if not is_lab_test(metafunc.fixturenames, metafunc.definition.iter_markers()):
         return
     try:
         labs = resolve_labs(metafunc.config)

@@ -40,6 +40,7 @@ class RunState:
     results: res.Results = field(default_factory=res.Results)  # what the reports carried
     comparison: res.Comparison | None = None  # against --baseline
     class_report: Path | None = None  # written in class mode
+    tests_ran: bool = False  # a test's setup ran: the run has something to report
 
 
 @dataclass
@@ -70,10 +71,12 @@ class Gatherer:
     not the config its state is in.
     """
 
-    def __init__(self, results: res.Results) -> None:
-        self.results = results
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+        self.results = state.results
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.state.tests_ran = True
         for kind, value in getattr(report, "xenlab", ()):
             self.results.add(kind, value)
 
@@ -81,4 +84,4 @@ class Gatherer:
 @pytest.hookimpl(tryfirst=True)  # before any other hook of the plugin reads the state
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = RunState()
-    config.pluginmanager.register(Gatherer(config.stash[STATE].results), "xenlab-results")
+    config.pluginmanager.register(Gatherer(config.stash[STATE]), "xenlab-results")

@@ -40,3 +40,39 @@ def _run_of(request: pytest.FixtureRequest, scenario, step) -> StepRun:
 
 def _commands_so_far(request: pytest.FixtureRequest) -> int:
     return len(request.config.stash[STATE].evidence.results)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if call.when == "setup" and report.skipped:
+        _cucumber_skipped(item, report)
+    return report
+
+
+def _cucumber_skipped(item: pytest.Item, report: pytest.TestReport) -> None:
+    """pytest-bdd's cucumber JSON lists a scenario from its call report. A scenario skipped
+    before it started (a stage whose prerequisite failed) has none, so it gets one here:
+    the scenario with each step skipped, and the skip's reason on the report."""
+    cucumber = getattr(item.config, "_bddcucumberjson", None)
+    if cucumber is None:
+        return
+    from pytest_bdd.reporting import (ReportContext, ScenarioReport, StepReport,
+                                      test_report_context_registry)
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    template = scenario_wrapper_template_registry.get(getattr(item, "obj", None))
+    if template is None:  # not a scenario
+        return
+    callspec = getattr(item, "callspec", None)
+    scenario = template.render(callspec.params.get("_pytest_bdd_example", {}) if callspec else {})
+    scenario_report = ScenarioReport(scenario)
+    for step in scenario.steps:
+        step_report = StepReport(step)
+        step_report.finalize(failed=True)  # not passed: pytest-bdd then takes the report's "skipped"
+        scenario_report.add_step_report(step_report)
+    as_call = pytest.TestReport(report.nodeid, report.location, report.keywords, "skipped",
+                                report.longrepr, "call")
+    test_report_context_registry[as_call] = ReportContext(scenario=scenario_report.serialize(),
+                                                          name=item.name)
+    cucumber.pytest_runtest_logreport(as_call)

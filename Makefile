@@ -35,7 +35,7 @@ verify: setup
 test: setup
 	@command -v chromium >/dev/null || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
-	$(PY) -m pytest tests -v -p no:cacheprovider
+	$(PY) -m pytest tests -v -p no:cacheprovider --durations=25
 
 box-up: setup
 	$(PY) -m xenlab box up

@@ -24,6 +24,6 @@ def check_each(hosts: Iterable[Host], check: Callable[[Host], T]) -> list[T]:
     return results
 
 
-def report_all(findings: Iterable[Finding], strict: bool) -> None:
+def report_all(findings: Iterable[Finding], hazards_fail: bool) -> None:
     for finding in findings:
-        report(finding, strict)
+        report(finding, hazards_fail)

@@ -39,5 +39,5 @@ def listens(lab: Lab, target_host: Host) -> None:
 
 
 @then("weak access control on the iSCSI target is reported")
-def weak_acl(iscsi_target: IscsiTarget, exported: Export, strict: bool) -> None:
-    report_all(iscsi_target.hazards(exported), strict)
+def weak_acl(iscsi_target: IscsiTarget, exported: Export, hazards_fail: bool) -> None:
+    report_all(iscsi_target.hazards(exported), hazards_fail)

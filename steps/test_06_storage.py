@@ -51,5 +51,5 @@ def image_tree(lab: Lab, source_host: Host) -> None:
 
 
 @then("a non-cluster filesystem mounted on both Xen hosts is reported")
-def shared_rw(lab: Lab, mounts: dict[str, storage.Mount], strict: bool) -> None:
-    report_all(storage.hazards(mounts, lab.values.shared_mount), strict)
+def shared_rw(lab: Lab, mounts: dict[str, storage.Mount], hazards_fail: bool) -> None:
+    report_all(storage.hazards(mounts, lab.values.shared_mount), hazards_fail)

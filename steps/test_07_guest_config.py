@@ -40,6 +40,6 @@ def paths(xen_hosts: tuple[Host, Host], guest_configs: dict[str, GuestConfig]) -
 
 @then("a guest network interface without a fixed MAC is reported")
 def no_mac(lab: Lab, source_host: Host, guest_configs: dict[str, GuestConfig],
-           strict: bool) -> None:
+           hazards_fail: bool) -> None:
     report_all(guestconfig.hazards(source_host, guest_configs[source_host.name],
-                                   lab.values.guest_config), strict)
+                                   lab.values.guest_config), hazards_fail)

@@ -40,6 +40,6 @@ def each_reaches_the_other(lab: Lab, toolstacks: Toolstacks, source_host: Host,
 
 
 @then("an open relocation service is reported")
-def open_relocation(toolstacks: Toolstacks, xen_hosts: tuple[Host, Host], strict: bool) -> None:
+def open_relocation(toolstacks: Toolstacks, xen_hosts: tuple[Host, Host], hazards_fail: bool) -> None:
     for host in xen_hosts:
-        report_all(relocation.hazards(toolstacks[host]), strict)
+        report_all(relocation.hazards(toolstacks[host]), hazards_fail)

@@ -161,7 +161,7 @@ def test_mkfs(): pass
 
 def test_stages_run_in_order_and_a_failed_stage_skips_those_that_need_it(suite):
     suite.makepyfile(test_stages=STAGED)
-    result = suite.runpytest("-v", "-rs", "--strict-markers")
+    result = suite.runpytest("--inventory=lab.ini", "-v", "-rs", "--strict-markers")
     result.assert_outcomes(passed=3, failed=1, skipped=3)
     result.stdout.fnmatch_lines([
         "*::test_unstaged PASSED*", "*::test_mkfs PASSED*", "*::test_target FAILED*",
@@ -277,3 +277,91 @@ def test_the_record_holds_the_failed_host_checks_and_blocking_stage_as_data(suit
                                      "line": "target: expected tgtd running; saw stopped"}]
     assert (tests[4]["failed_host"], tests[4]["failures"]) == ("test1", [])
     assert [tests[n]["blocked_by"] for n in (1, 2, 4)] == [None, 1, None]  # 2 needs 1
+
+
+ROOT = SHIPPED.parent
+
+
+def run_checkout_suite(tmp_path: Path, *args: str):
+    """The acceptance suite of this checkout, as a user runs it from the top, with no lab
+    named and no lab-in-a-box up."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XENLAB_STATE": str(tmp_path / "state")}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                           f"--results={tmp_path / 'results.json'}",
+                           f"--html={tmp_path / 'report.html'}", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("selection", [(), ("-m", "stage5_bridge"), ("-m", "not migration")])
+def test_no_lab_is_a_usage_error_whatever_is_selected_and_writes_nothing(tmp_path, selection):
+    proc = run_checkout_suite(tmp_path, *selection)
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout[-2000:]
+    assert proc.stderr.strip().splitlines() == [f"ERROR: {NO_LAB}"], proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "results.json").exists() and not (tmp_path / "report.html").exists()
+
+
+def test_collect_only_writes_no_report(tmp_path):
+    proc = run_checkout_suite(tmp_path, "--collect-only", "-q")
+    assert proc.returncode == pytest.ExitCode.OK, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "steps/test_05_bridge.py::" in proc.stdout
+    assert not (tmp_path / "results.json").exists() and not (tmp_path / "report.html").exists()
+
+
+def test_q_is_quiet_and_a_normal_run_shows_live_progress(suite):
+    suite.makepyfile(test_long='''
+import logging
+
+def test_long_step():
+    logging.getLogger("xenlab.progress").info("still waiting for the guest")
+''')
+    suite.makeini((ROOT / "pytest.ini").read_text())  # the checkout's settings
+    normal = suite.runpytest("test_long.py")
+    assert "still waiting for the guest" in normal.stdout.str()
+    quiet = suite.runpytest("-q", "test_long.py")
+    quiet.assert_outcomes(passed=1)
+    assert "still waiting for the guest" not in quiet.stdout.str()
+    assert "live log" not in quiet.stdout.str()
+
+
+TWO_STAGES = """Feature: Two stages
+  @stage1_target
+  Scenario: The target exports the disk
+    Given the target is down
+
+  @stage2_initiators
+  Scenario: The initiators log in
+    Given each host logs in
+    Then each host sees the disk
+"""
+TWO_STAGE_STEPS = """
+from pytest_bdd import given, scenarios, then
+
+scenarios("two.feature")
+
+@given("the target is down")
+def down(lab):
+    assert False, "tgtd is down"
+
+@given("each host logs in")
+def logs_in(lab):
+    pass
+
+@then("each host sees the disk")
+def sees(lab):
+    pass
+"""
+
+
+def test_cucumber_json_lists_every_scenario_a_skipped_one_with_its_steps_skipped(suite):
+    suite.makefile(".feature", two=TWO_STAGES)
+    suite.makepyfile(test_two=TWO_STAGE_STEPS)
+    suite.runpytest("--inventory=lab.ini", "--cucumberjson=cucumber.json").assert_outcomes(
+        failed=1, skipped=1)
+    [feature] = json.loads((suite.path / "cucumber.json").read_text())
+    seen = {e["name"]: [s["result"]["status"] for s in e["steps"]] for e in feature["elements"]}
+    assert seen == {"The target exports the disk": ["failed"],
+                    "The initiators log in": ["skipped", "skipped"]}

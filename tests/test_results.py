@@ -92,8 +92,8 @@ STRICT = Finding("target", "target iqn... has no CHAP account", "anyone may log 
     (CommandFailed("test1: `cmd` rc=1", Result("test1", "cmd", 1, "", "", 0.1)),
      "test1: `cmd` rc=1", "test1"),
     (LabCheckFailed(CheckFailure(STRICT.host, "no hazard (CHAP)", STRICT.what,
-                                 text=f"[strict] {STRICT.line()}")),
-     "[strict] target: target iqn... has no CHAP account", "target"),
+                                 text=f"[hazard] {STRICT.line()}")),
+     "[hazard] target: target iqn... has no CHAP account", "target"),
     (ParseError("xl info", "", "no xen_version"), "xl info: no xen_version", None),
     (AssertionError("no bridge"), "no bridge", None), (AssertionError(), "", None)])
 def test_the_failed_host_is_read_from_the_error_not_from_its_one_line(error, message, host):

@@ -7,7 +7,7 @@ grid and the HTML report read those fields; nothing parses the text back.
 Its one line is `host: expected E; saw S`.
 
 A hazard (a lab that works but is unsafe, as the article's is in places) is a
-warning that says why it matters and what is safe instead; `--strict` makes it
+warning that says why it matters and what is safe instead; `--hazards=fail` makes it
 a failure.
 """
 from __future__ import annotations
@@ -78,9 +78,9 @@ class Finding:
         return f"{self.host}: {self.what}. Why it matters: {self.why}. Safe instead: {self.safe}."
 
 
-def report(finding: Finding, strict: bool) -> None:
-    """Warn about a hazard; with --strict, fail the step instead."""
-    if strict:
+def report(finding: Finding, fail: bool) -> None:
+    """Warn about a hazard; with --hazards=fail, fail the step instead."""
+    if fail:
         raise LabCheckFailed(CheckFailure(finding.host, f"no hazard ({finding.safe})",
-                                          finding.what, text=f"[strict] {finding.line()}"))
+                                          finding.what, text=f"[hazard] {finding.line()}"))
     warnings.warn(LabHazard(finding.line()), stacklevel=2)

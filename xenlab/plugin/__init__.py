@@ -5,8 +5,8 @@ no hook itself: each module below is registered as a plugin of its own (pytest
 loads the `pytest_plugins` of a plugin module), so every hook keeps its marks
 (wrapper, tryfirst, trylast, optionalhook) and no hook is registered twice.
 Options are added to testinfra's (--hosts, --ansible-inventory,
---ssh-identity-file ... are reused, not re-registered); pytest's own --strict
-also makes the lab's hazards fail (the `strict` fixture).
+--ssh-identity-file ... are reused, not re-registered); --hazards=fail makes the
+lab's hazards fail (the `hazards_fail` fixture).
 """
 from xenlab.plugin.labs import NO_LAB, lab_scope
 

@@ -43,9 +43,9 @@ def lab_mode(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def strict(pytestconfig: pytest.Config) -> bool:
-    """pytest --strict: the lab's hazards (ext4 mounted twice, open relocation) fail, not warn."""
-    return bool(pytestconfig.getini("strict"))
+def hazards_fail(pytestconfig: pytest.Config) -> bool:
+    """--hazards=fail: the lab's hazards (ext4 mounted twice, open relocation) fail, not warn."""
+    return pytestconfig.getoption("hazards") == "fail"
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--baseline", metavar="PATH",
                     help="the --results file of an earlier run: report what changed, and "
                          "exit non-zero when a stage or a migration figure regressed")
+    group.addoption("--hazards", choices=("warn", "fail"), default="warn",
+                    help="what a hazard of the lab does (it works, but is unsafe: ext4 "
+                         "mounted read-write on both hosts, a target open to any initiator "
+                         "or without CHAP, relocation open to any host or without SSL, a "
+                         "vif without a fixed MAC): warn (default) or fail its step")
     group.addoption("--baseline-tolerance", metavar="FRACTION", type=float, default=0.5,
                     help="how much worse a migration figure may be before it is a "
                          "regression (default: %(default)s, i.e. 50 %%)")
@@ -37,3 +42,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in marker_lines():
         config.addinivalue_line("markers", line)
+    # Live progress of long steps (the logger xenlab.progress) in a normal or verbose run;
+    # -q is pytest's quiet output. Before pytest's logging plugin reads it (trylast).
+    if config.option.verbose >= 0 and getattr(config.option, "log_cli_level", None) is None:
+        config.option.log_cli_level = "INFO"

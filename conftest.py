@@ -1,3 +1,4 @@
-"""Top-level conftest: the xenlab plugin and the shared steps (layout: see pytest.ini)."""
+"""Top-level conftest: the xenlab plugin (layout: see pytest.ini). An installed xenlab also
+registers it through its pytest11 entry point; then this line finds it loaded already."""
 
-pytest_plugins = ["xenlab.plugin", "steps.common"]
+pytest_plugins = ["xenlab.plugin"]

@@ -1,6 +1,7 @@
 """Helpers the step modules share (plain functions, not steps)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
 from xenlab.checks import Finding, LabCheckFailed, report
@@ -8,6 +9,16 @@ from xenlab.remote import Host
 from xenlab.stages import on_each
 
 T = TypeVar("T")
+
+# The Gherkin files: beside this package in a checkout (steps/, features/), inside it when
+# installed (xenlab/steps, xenlab/features). An absolute path: pytest-bdd would otherwise
+# read them relative to the rootdir pytest guessed, which a run from elsewhere changes.
+FEATURES = Path(__file__).resolve().parent.parent / "features"
+
+
+def feature(name: str) -> str:
+    """The path of a feature file, for scenarios()."""
+    return str(FEATURES / name)
 
 
 def check_each(hosts: Iterable[Host], check: Callable[[Host], T]) -> list[T]:

@@ -8,9 +8,9 @@ from xenlab.inventory import Lab
 from xenlab.remote import Host
 from xenlab.stages import target
 
-from .support import report_all
+from .support import feature, report_all
 
-scenarios("01-target.feature")
+scenarios(feature("01-target.feature"))
 
 
 @given("the iSCSI target is configured with the shared LUN")

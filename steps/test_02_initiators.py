@@ -9,9 +9,9 @@ from xenlab.remote import Host
 from xenlab.stages import initiators, target
 from xenlab.stages.initiators import SharedDisk
 
-from .support import check_each
+from .support import check_each, feature
 
-scenarios("02-initiators.feature")
+scenarios(feature("02-initiators.feature"))
 
 
 @given("each Xen host is logged in to the iSCSI target")

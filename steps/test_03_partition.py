@@ -8,9 +8,9 @@ from xenlab.inventory import Lab
 from xenlab.remote import Host
 from xenlab.stages import partition
 
-from .support import check_each
+from .support import check_each, feature
 
-scenarios("03-partition.feature")
+scenarios(feature("03-partition.feature"))
 
 
 @given("the shared disk is partitioned and formatted from the migration source")

@@ -12,9 +12,9 @@ from xenlab.parsers import XenInfo
 from xenlab.remote import Host
 from xenlab.stages import xen
 
-from .support import check_each
+from .support import check_each, feature
 
-scenarios("04-xen.feature")
+scenarios(feature("04-xen.feature"))
 
 
 @then("each Xen host answers through its toolstack with Domain-0 listed",

@@ -8,9 +8,9 @@ from xenlab.inventory import Lab
 from xenlab.remote import Host
 from xenlab.stages import bridge
 
-from .support import check_each
+from .support import check_each, feature
 
-scenarios("05-bridge.feature")
+scenarios(feature("05-bridge.feature"))
 
 
 @given("each Xen host has its lab address on the bridge")

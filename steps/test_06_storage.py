@@ -7,9 +7,9 @@ from xenlab.inventory import Lab
 from xenlab.remote import Host
 from xenlab.stages import storage
 
-from .support import check_each, report_all
+from .support import check_each, feature, report_all
 
-scenarios("06-storage.feature")
+scenarios(feature("06-storage.feature"))
 
 
 @given("each Xen host mounts the shared partition")

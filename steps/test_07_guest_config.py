@@ -8,9 +8,9 @@ from xenlab.parsers import GuestConfig
 from xenlab.remote import Host
 from xenlab.stages import guestconfig
 
-from .support import check_each, report_all
+from .support import check_each, feature, report_all
 
-scenarios("07-guest-config.feature")
+scenarios(feature("07-guest-config.feature"))
 
 
 @given("the guest configuration is written on each Xen host")

@@ -9,9 +9,9 @@ from xenlab.inventory import Lab
 from xenlab.remote import Host
 from xenlab.stages import relocation
 
-from .support import check_each, report_all
+from .support import check_each, feature, report_all
 
-scenarios("08-relocation.feature")
+scenarios(feature("08-relocation.feature"))
 
 
 @given("the relocation path is set up between the Xen hosts")

@@ -14,7 +14,9 @@ from xenlab.remote import Host
 from xenlab.stages import migration, relocation
 from xenlab.stages.migration import MigrationRecord
 
-scenarios("09-migration.feature")
+from .support import feature
+
+scenarios(feature("09-migration.feature"))
 
 
 @pytest.fixture(scope="module")

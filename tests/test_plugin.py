@@ -22,7 +22,7 @@ LOCAL_LAB = re.sub(r"ansible_host=\S+", "ansible_connection=local", SHIPPED.read
 @pytest.fixture
 def suite(pytester: pytest.Pytester, monkeypatch, tmp_path) -> pytest.Pytester:
     monkeypatch.setenv("XENLAB_STATE", str(tmp_path))  # no lab-in-a-box is up here
-    pytester.makeconftest('pytest_plugins = ["xenlab.plugin", "steps.common"]')
+    pytester.makeconftest('pytest_plugins = ["xenlab.plugin", "xenlab.steps.conftest"]')
     pytester.makefile(".ini", lab=LOCAL_LAB)
     return pytester
 
@@ -319,9 +319,9 @@ def test_long_step():
     logging.getLogger("xenlab.progress").info("still waiting for the guest")
 ''')
     suite.makeini((ROOT / "pytest.ini").read_text())  # the checkout's settings
-    normal = suite.runpytest("test_long.py")
+    normal = suite.runpytest("--inventory=lab.ini", "test_long.py")
     assert "still waiting for the guest" in normal.stdout.str()
-    quiet = suite.runpytest("-q", "test_long.py")
+    quiet = suite.runpytest("--inventory=lab.ini", "-q", "test_long.py")
     quiet.assert_outcomes(passed=1)
     assert "still waiting for the guest" not in quiet.stdout.str()
     assert "live log" not in quiet.stdout.str()

@@ -1,5 +1,6 @@
-"""Command line: `python -m xenlab box up|down|reset|status|ssh NAME|console NAME|setup|
-class-inventory N`."""
+"""Command line (`xenlab`, or `python -m xenlab`): `run [pytest options]`, the suite against
+a lab from any directory; `box up|down|reset|status|ssh NAME|console NAME|setup|
+class-inventory N`, the lab-in-a-box."""
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,14 @@ from .box.host import BoxError, Progress
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xenlab")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:  # everything after it is pytest's
+        from .suite import run
+        return run(argv[1:])
+    parser = argparse.ArgumentParser(prog="xenlab")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="the acceptance suite against a lab, from any directory: "
+                   "`xenlab run --inventory PATH [pytest options]`", add_help=False)
     box = sub.add_parser("box", help="the lab-in-a-box (three QEMU VMs on this machine)")
     verbs = box.add_subparsers(dest="verb", required=True)
     for verb, text in (("up", "build the image if needed, start the hosts (resumed as saved after "

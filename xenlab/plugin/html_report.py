@@ -3,13 +3,13 @@ self-contained); the lab's summary goes on top, each scenario's Gherkin steps wi
 their commands in its row."""
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from xenlab import report as html
 from xenlab.plugin.state import SECTIONS_AS_HTML, STATE
+from xenlab.suite import is_lab_run
 
 DEFAULT_REPORT = "reports/lab-report.html"
 
@@ -17,7 +17,8 @@ DEFAULT_REPORT = "reports/lab-report.html"
 @pytest.hookimpl(tryfirst=True)  # before pytest-html reads --html
 def pytest_configure(config: pytest.Config) -> None:
     if (hasattr(config.option, "htmlpath") and not config.option.htmlpath
-            and not hasattr(config, "workerinput") and _is_lab_run(config)):
+            and not hasattr(config, "workerinput") and not config.option.collectonly
+            and is_lab_run(config)):
         config.option.htmlpath = DEFAULT_REPORT
         config.option.self_contained_html = True
 
@@ -43,12 +44,6 @@ def _withdraw_report(config: pytest.Config) -> None:
     for plugin in config.pluginmanager.get_plugins():
         if isinstance(plugin, BaseReport):
             config.pluginmanager.unregister(plugin)
-
-
-def _is_lab_run(config: pytest.Config) -> bool:
-    """Not a run of the project's own tests (`pytest tests ...`): those write no lab report."""
-    own = config.rootpath / "tests"
-    return not any(Path(a.split("::")[0]).resolve().is_relative_to(own) for a in config.args)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from xenlab.stagelist import marker_lines
+from xenlab.suite import is_lab_run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,7 +43,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in marker_lines():
         config.addinivalue_line("markers", line)
-    # Live progress of long steps (the logger xenlab.progress) in a normal or verbose run;
-    # -q is pytest's quiet output. Before pytest's logging plugin reads it (trylast).
-    if config.option.verbose >= 0 and getattr(config.option, "log_cli_level", None) is None:
+    # Live progress of long steps (the logger xenlab.progress, with the time of day) in a
+    # lab run, normal or verbose; -q is pytest's quiet output. Set before pytest's logging
+    # plugin reads it (its pytest_configure is trylast).
+    if (config.option.verbose >= 0 and getattr(config.option, "log_cli_level", None) is None
+            and is_lab_run(config)):
         config.option.log_cli_level = "INFO"
+        if not (config.option.log_cli_format or config.getini("log_cli_format")):
+            config.option.log_cli_format = "%(asctime)s %(message)s"
+            config.option.log_cli_date_format = "%H:%M:%S"

@@ -1,4 +1,5 @@
-"""Steps and fixtures shared by every feature (loaded from conftest.py, never from a test module).
+"""Steps and fixtures shared by every feature: this directory's conftest, so they reach each
+stage's module wherever the suite is installed (a checkout, or the `xenlab` package).
 
 Role fixtures (target_host, xen_hosts, source_host, destination_host) come from
 xenlab.plugin; the adapters of the hosts' software are detected here, once per run.

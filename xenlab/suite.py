@@ -1,0 +1,60 @@
+"""Where the acceptance suite is, which pytest runs are about a lab, and `xenlab run`.
+
+The suite is the step modules (steps/ in a checkout, xenlab/steps when installed) and the
+Gherkin files beside them. The plugin is registered in every pytest run of an environment
+where xenlab is installed (its pytest11 entry point), so it acts only in a lab run: one
+that names a lab or collects the suite.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "xenlab.steps"
+
+
+def suite_dir() -> Path | None:
+    """The suite's step modules: the installed package, else a checkout's steps/."""
+    try:
+        spec = importlib.util.find_spec(PACKAGE)
+    except ImportError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))).resolve()
+    checkout = Path(__file__).resolve().parent.parent / "steps"
+    return checkout if (checkout / "conftest.py").is_file() else None
+
+
+def is_lab_run(config: pytest.Config) -> bool:
+    """A run that names a lab (--ansible-inventory/--inventory, --hosts) or collects the
+    suite (a checkout's `pytest`, `xenlab run`); not the project's own tests, nor another
+    project's tests in the same environment."""
+    if config.getoption("ansible_inventory", None) or config.getoption("hosts", None):
+        return True
+    suite = suite_dir()
+    for arg in config.args:
+        target = arg.split("::")[0]
+        if target == PACKAGE or target.startswith(PACKAGE + "."):
+            return True
+        if suite is not None and Path(target).resolve().is_relative_to(suite):
+            return True
+    return False
+
+
+def run(args: list[str]) -> int:
+    """`xenlab run [pytest options]`: the installed suite against a lab, from any directory,
+    with its own settings (steps/xenlab.ini), never those of the directory it runs in.
+    Naming them (-c, --rootdir) also keeps pytest from taking an option's value given
+    after a space (`--inventory PATH`) for the directory to run in."""
+    suite = suite_dir()
+    if suite is None:
+        print("xenlab run: the suite (xenlab.steps) is not installed", file=sys.stderr)
+        return int(pytest.ExitCode.USAGE_ERROR)
+    # pytest in this process's place: xenlab is imported already here, which would keep
+    # pytest from rewriting the plugin's asserts (and warn about it).
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", "-c", str(suite / "xenlab.ini"),
+                              "--rootdir", str(suite), "--pyargs", PACKAGE, *args])

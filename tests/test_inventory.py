@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 from pathlib import Path
@@ -270,3 +271,13 @@ def test_lab_values_are_typed_once_when_the_inventory_is_read():
 ])
 def test_a_malformed_lab_value_is_one_line_naming_the_var_and_hosts(tmp_path, old, new, cause):
     assert error(shipped_with(tmp_path, old, new)) == f"{tmp_path / 'lab.ini'}: {cause}"
+
+
+def test_the_readmes_hosts_example_does_what_it_says():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [line] = [l for l in readme.splitlines() if l.startswith("pytest --inventory=mylab.ini --hosts=")]
+    spec = re.search(r"--hosts=(\S+)", line).group(1)
+    lab = with_hosts(load_lab(Path(__file__).resolve().parent.parent / "inventory.ini"), [spec])
+    test1 = next(h for h in lab.hosts if h.name == "test1")
+    assert (test1.user, test1.port) == ("admin", 2222)
+    assert "test1 of the inventory, as admin, port 2222" in line

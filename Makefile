@@ -4,7 +4,7 @@
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
-REPORT := reports/lab-report.html
+REPORT := reports/latest/lab-report.html
 
 .PHONY: setup demo test verify box-up box-down clean
 
@@ -23,13 +23,13 @@ setup: $(VENV)/.installed
 # stage, the migration there and back, and an HTML report.
 demo: setup
 	$(PY) -m xenlab box up
-	$(PY) -m pytest --lab-mode=build --allow-destructive -v \
-	  --html=$(REPORT) --self-contained-html
+	$(PY) -m pytest --lab-mode=build --allow-destructive -v
 	@echo "report: $(REPORT)"
 
 # Read-only check of the running lab-in-a-box (the migration goes there and back).
 verify: setup
-	$(PY) -m pytest -v --html=$(REPORT) --self-contained-html
+	$(PY) -m pytest -v
+	@echo "report: $(REPORT)"
 
 # The report tests look at the HTML report in a real browser (Debian's chromium).
 test: setup

@@ -52,13 +52,13 @@ def test_class_mode_runs_every_lab_and_says_who_is_stuck_where(classroom):
     result.stdout.fnmatch_lines(["*test_target[[]alice[]] PASSED*", "*test_logs_in[[]alice[]] PASSED*",
                                  "*test_target[[]bob[]] FAILED*", "*test_logs_in[[]bob[]] SKIPPED*",
                                  "*test_target[[]carol[]] PASSED*"])
-    page = (classroom.path / "reports" / "class-report.html").read_text()
+    page = (classroom.path / "reports" / "latest" / "class-report.html").read_text()
     rows = dict(re.findall(r'<a href="labs/(\w+)\.html">\w+</a>.*?<td>([^<]*)</td></tr>', page))
     assert rows == {"alice": "all run stages pass", "bob": "stuck at stage 1",
                     "carol": "all run stages pass"}
-    bob = (classroom.path / "reports" / "labs" / "bob.html").read_text()
+    bob = (classroom.path / "reports" / "latest" / "labs" / "bob.html").read_text()
     assert "bob_target$ echo bob; sleep 0" in bob and "tgtd is down" in bob
-    results = json.loads((classroom.path / "reports" / "xenlab-results.json").read_text())
+    results = json.loads((classroom.path / "reports" / "latest" / "xenlab-results.json").read_text())
     assert sorted(results["labs"]) == ["alice", "bob", "carol"]
     assert results["labs"]["bob"]["fingerprint"].keys() == {"bob_target", "bob_test1",
                                                             "bob_test2"}
@@ -76,7 +76,7 @@ def test_class_mode_under_xdist_keeps_each_lab_on_one_worker(classroom):
     assert workers.keys() == {"alice", "bob", "carol"} and all(
         len(w) == 1 for w in workers.values()), workers
     assert len(set().union(*workers.values())) == 2, workers  # and both workers had work
-    page = (classroom.path / "reports" / "class-report.html").read_text()
+    page = (classroom.path / "reports" / "latest" / "class-report.html").read_text()
     assert "stuck at stage 1" in page
 
 
@@ -113,7 +113,7 @@ def test_regression_mode_exits_non_zero_on_a_regression_even_when_every_test_pas
     assert fixed.ret == pytest.ExitCode.OK
     fixed.stdout.fnmatch_lines(["improved   lab lab: stage 4 (Xen dom0 on both hosts): "
                                 "skipped in the baseline, passed now"])
-    html = (suite.path / "reports" / "lab-report.html").read_text()
+    html = (suite.path / "reports" / "latest" / "lab-report.html").read_text()
     assert 'id="xenlab-baseline"' in html
 
 
@@ -175,7 +175,7 @@ def test_under_xdist_the_labs_run_side_by_side(classroom, monkeypatch):
     result = classroom.runpytest_subprocess("--inventory=classroom.ini", "-n", "3",
                                             "-p", "no:cacheprovider")
     result.assert_outcomes(passed=7, failed=1, skipped=1)
-    labs = json.loads((classroom.path / "reports" / "xenlab-results.json").read_text())["labs"]
+    labs = json.loads((classroom.path / "reports" / "latest" / "xenlab-results.json").read_text())["labs"]
     spans = sorted((min(t["start"] for t in e["tests"]), max(t["stop"] for t in e["tests"]))
                    for e in labs.values())
     assert all(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])), spans

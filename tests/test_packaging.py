@@ -115,7 +115,7 @@ def test_xenlab_run_reads_an_inventory_given_after_a_space(venv, tmp_path):
     assert re.search(r"\b1 (passed|failed), 8 deselected", text), text[-3000:]
     assert "target$ " in text  # a command ran on the inventory's target (this machine)
     assert "PytestAssertRewriteWarning" not in text
-    assert (tmp_path / "elsewhere" / "reports" / "lab-report.html").is_file()
+    assert (tmp_path / "elsewhere" / "reports" / "latest" / "lab-report.html").is_file()
 
 
 def test_xenlab_run_without_a_lab_is_one_line(venv, tmp_path):

@@ -365,3 +365,16 @@ def test_cucumber_json_lists_every_scenario_a_skipped_one_with_its_steps_skipped
     seen = {e["name"]: [s["result"]["status"] for s in e["steps"]] for e in feature["elements"]}
     assert seen == {"The target exports the disk": ["failed"],
                     "The initiators log in": ["skipped", "skipped"]}
+
+
+def test_each_run_keeps_its_reports_in_a_folder_of_its_own(suite):
+    suite.makepyfile(test_lab="def test_lab(lab): pass")
+    for _ in range(2):
+        suite.runpytest("--inventory=lab.ini").assert_outcomes(passed=1)
+    assert suite.runpytest("--inventory=lab.ini", "--baseline=nothing.json").ret == 4
+    reports = suite.path / "reports"
+    runs = sorted(p for p in reports.iterdir() if not p.is_symlink())
+    assert len(runs) == 2  # the usage error left none
+    for run in runs:
+        assert [p.name for p in run.iterdir()] == ["lab-report.html"]
+    assert (reports / "latest").resolve() == runs[-1].resolve()

@@ -20,6 +20,7 @@ pytest_plugins = [
     "xenlab.plugin.recording",  # what a test ran and saw, on its reports
     "xenlab.plugin.outputs",  # terminal summary, results JSON, baseline, class report
     "xenlab.plugin.html_report",  # the pytest-html report
+    "xenlab.plugin.rundir",  # reports/<run>/ and reports/latest
 ]
 
 __all__ = ["NO_LAB", "lab_scope"]

@@ -1,4 +1,4 @@
-"""The pytest-html report: a lab run writes one by default (reports/lab-report.html,
+"""The pytest-html report: a lab run writes one by default (reports/<run>/lab-report.html,
 self-contained); the lab's summary goes on top, each scenario's Gherkin steps with
 their commands in its row."""
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 
 from xenlab import report as html
 from xenlab.plugin.state import SECTIONS_AS_HTML, STATE
+from xenlab.plugin.rundir import run_dir
 from xenlab.suite import is_lab_run
 
-DEFAULT_REPORT = "reports/lab-report.html"
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-html reads --html
@@ -19,7 +19,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if (hasattr(config.option, "htmlpath") and not config.option.htmlpath
             and not hasattr(config, "workerinput") and not config.option.collectonly
             and is_lab_run(config)):
-        config.option.htmlpath = DEFAULT_REPORT
+        config.option.htmlpath = str(run_dir(config) / "lab-report.html")
         config.option.self_contained_html = True
 
 

@@ -16,17 +16,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="let build mode partition and format the shared disk")
     group.addoption("--inventory", dest="ansible_inventory", metavar="PATH",
                     help="the lab's Ansible inventory (same as --ansible-inventory)")
-    group.addoption("--migration-data", metavar="PATH", default="reports/xenlab-migrations.json",
+    group.addoption("--migration-data", metavar="PATH",
                     help="where the migrations' figures and probe timelines go, as JSON "
-                         "(default: %(default)s)")
+                         "(default: reports/<run>/xenlab-migrations.json)")
     group.addoption("--ssh-insecure", action="store_true",
                     help="accept any SSH host key (in memory only; never written)")
-    group.addoption("--results", metavar="PATH", default="reports/xenlab-results.json",
+    group.addoption("--results", metavar="PATH",
                     help="the run's results as JSON, for a later --baseline "
-                         "(default: %(default)s)")
-    group.addoption("--class-report", metavar="PATH", default="reports/class-report.html",
+                         "(default: reports/<run>/xenlab-results.json; reports/latest is the "
+                         "last run's folder)")
+    group.addoption("--class-report", metavar="PATH",
                     help="class mode (an inventory of several labs): the lab x stage report, "
-                         "each lab's own report beside it in labs/ (default: %(default)s)")
+                         "each lab's own report beside it in labs/ "
+                         "(default: reports/<run>/class-report.html)")
     group.addoption("--baseline", metavar="PATH",
                     help="the --results file of an earlier run: report what changed, and "
                          "exit non-zero when a stage or a migration figure regressed")

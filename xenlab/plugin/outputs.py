@@ -11,6 +11,7 @@ import pytest
 
 from xenlab import report as html
 from xenlab import results as res
+from xenlab.plugin.rundir import default_path
 from xenlab.plugin.state import STATE, RunState
 
 
@@ -78,10 +79,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     if state.results.labs and not hasattr(session.config, "workerinput"):
         document = state.results.document()
-        res.write_results(document, session.config.getoption("results"))
+        res.write_results(document, default_path(session.config, "results",
+                                                 "xenlab-results.json"))
         if len(document["labs"]) > 1:
-            state.class_report = write_class_report(document,
-                                                    Path(session.config.getoption("class_report")))
+            state.class_report = write_class_report(document, default_path(
+                session.config, "class_report", "class-report.html"))
         if baseline := session.config.getoption("baseline"):
             state.comparison = res.compare(res.load_results(baseline), document,
                                            session.config.getoption("baseline_tolerance"))
@@ -89,7 +91,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if not state.migrations:
         return
-    path = Path(session.config.getoption("migration_data"))
+    path = default_path(session.config, "migration_data", "xenlab-migrations.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([dataclasses.asdict(m) for m in state.migrations], indent=1,
                                default=str))

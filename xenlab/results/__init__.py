@@ -5,7 +5,7 @@ scenario, outcome, failure, the Gherkin steps with the commands each ran,
 findings, migrations) and every lab into a *description* (hosts, roles,
 addresses, guest) plus a *fingerprint* per host. `Results` gathers them
 (on the xdist controller too: records travel on the reports, as `report.xenlab`)
-and writes one JSON file, `reports/xenlab-results.json` by default, which a
+and writes one JSON file, `reports/<run>/xenlab-results.json` by default, which a
 later run reads with `--baseline`.
 
 Everything here is pure: dicts in, dicts and lines out. One module per step of

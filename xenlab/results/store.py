@@ -58,5 +58,5 @@ def load_results(path: str | Path) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         seen = document.get("format") if isinstance(document, dict) else type(document).__name__
         raise ResultsError(f"{path}: not a results file (format {seen!r}, expected {FORMAT!r}); "
-                           f"give the reports/xenlab-results.json of an earlier run")
+                           f"give the reports/<run>/xenlab-results.json of an earlier run")
     return document

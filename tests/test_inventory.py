@@ -281,3 +281,54 @@ def test_the_readmes_hosts_example_does_what_it_says():
     test1 = next(h for h in lab.hosts if h.name == "test1")
     assert (test1.user, test1.port) == ("admin", 2222)
     assert "test1 of the inventory, as admin, port 2222" in line
+
+
+CONNECTION = """[iscsi_target]
+target ansible_host=192.0.2.10 lab_ip=198.51.100.3
+[xen_hosts]
+test1 ansible_host=198.51.100.1 lab_ip=198.51.100.1 migration_role=source {extra}
+test2 ansible_host=198.51.100.2 lab_ip=198.51.100.2 migration_role=destination
+"""
+
+
+def connection_lab(tmp_path: Path, extra: str):
+    shipped = (Path(__file__).resolve().parent.parent / "inventory.ini").read_text()
+    lab_vars = shipped[shipped.index("[lab:vars]"):]
+    path = tmp_path / "lab.ini"
+    path.write_text(CONNECTION.format(extra=extra) + "[lab:children]\niscsi_target\nxen_hosts\n"
+                    + lab_vars)
+    return path
+
+
+@pytest.mark.parametrize("extra, cause", [
+    ("ansible_ssh_common_args='-o ProxyJump=root@192.0.2.10'",
+     "host test1: ansible_ssh_common_args 'ProxyJump=root@192.0.2.10' is not supported yet"),
+    ("ansible_ssh_extra_args='-J root@192.0.2.10'",
+     "host test1: ansible_ssh_extra_args '-J' is not supported yet"),
+    ("ansible_ssh_common_args='-o ProxyCommand=\"ssh -W %h:%p bastion\"'",
+     "host test1: ansible_ssh_common_args 'ProxyCommand=ssh -W %h:%p bastion' is not supported"),
+    ("ansible_become=true", "host test1: ansible_become is not supported yet"),
+    ("ansible_become_user=root ansible_user=student",
+     "host test1: ansible_become is not supported yet: xenlab runs every command as "
+     "ansible_user (student)"),
+])
+def test_a_connection_variable_xenlab_cannot_follow_is_one_line(tmp_path, extra, cause):
+    with pytest.raises(InventoryError) as failed:
+        load_lab(connection_lab(tmp_path, extra))
+    assert cause in str(failed.value) and "\n" not in str(failed.value)
+
+
+def test_ansibles_key_file_known_hosts_and_host_key_checking_are_followed(tmp_path, monkeypatch):
+    lab = load_lab(connection_lab(tmp_path, "ansible_private_key_file=~/.ssh/lab_key "
+                                  "ansible_ssh_common_args='-o UserKnownHostsFile=/etc/lab_hosts'"))
+    test1, test2 = lab.xen_hosts
+    assert test1.key_file == os.path.expanduser("~/.ssh/lab_key")
+    assert test1.known_hosts == "/etc/lab_hosts" and test1.host_key_checking
+    loose = load_lab(connection_lab(tmp_path, "ansible_ssh_common_args='-o "
+                                    "StrictHostKeyChecking=no'")).xen_hosts[0]
+    assert not loose.host_key_checking
+    assert not load_lab(connection_lab(tmp_path, "ansible_host_key_checking=false")
+                        ).xen_hosts[0].host_key_checking
+    assert test2.host_key_checking
+    monkeypatch.setenv("ANSIBLE_HOST_KEY_CHECKING", "False")
+    assert not load_lab(connection_lab(tmp_path, "")).xen_hosts[1].host_key_checking

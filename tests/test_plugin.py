@@ -378,3 +378,18 @@ def test_each_run_keeps_its_reports_in_a_folder_of_its_own(suite):
     for run in runs:
         assert [p.name for p in run.iterdir()] == ["lab-report.html"]
     assert (reports / "latest").resolve() == runs[-1].resolve()
+
+
+@pytest.mark.parametrize("option, line", [
+    ("--sudo", "ERROR: --sudo: not supported yet (xenlab runs every command as the inventory's "
+               "ansible_user; log in as root)"),
+    ("--sudo-user=admin", "ERROR: --sudo-user: not supported yet*"),
+    ("--ssh-extra-args=-J bastion", "ERROR: --ssh-extra-args: not supported yet*"),
+    ("--connection=docker", "ERROR: --connection=docker: not supported*"),
+    ("--force-ansible", "ERROR: --force-ansible: not supported*"),
+])
+def test_testinfras_connection_options_are_refused_not_ignored(suite, option, line):
+    suite.makepyfile(test_lab="def test_needs_lab(lab): pass")
+    result = suite.runpytest("--inventory=lab.ini", option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([line])

@@ -13,6 +13,7 @@ from pytest_bdd import given
 
 from xenlab.adapters import IscsiTarget, Toolstacks, detect_target
 from xenlab.inventory import Lab
+from xenlab.plugin.gherkin import mark_build_only
 from xenlab.remote import Host
 
 
@@ -29,14 +30,23 @@ def iscsi_target(target_host: Host) -> IscsiTarget:
 
 
 @pytest.fixture
-def build_on_each(lab_mode: str, build_log) -> Callable[..., None]:
-    """`build_on_each(build, *hosts)`: in build mode, build(host) on each host in turn,
-    what it changed to the run's build log; in verify mode nothing runs (the step's
-    checks only read)."""
-    def run(build: Callable[[Host], list[str]], *hosts: Host) -> None:
+def build(lab_mode: str, build_log, request: pytest.FixtureRequest) -> Callable[..., None]:
+    """`build(make)`: in build mode make() runs and what it changed goes to the run's build
+    log; in verify mode nothing runs, and the step reads "build only" in the reports."""
+    def run(make: Callable[[], list[str]]) -> None:
         if lab_mode == "build":
-            for host in hosts:
-                build_log(build(host))
+            build_log(make())
+        else:
+            mark_build_only(request.node)
+    return run
+
+
+@pytest.fixture
+def build_on_each(build) -> Callable[..., None]:
+    """`build_on_each(make, *hosts)`: `build` with make(host), on each host in turn."""
+    def run(make: Callable[[Host], list[str]], *hosts: Host) -> None:
+        for host in hosts:
+            build(lambda host=host: make(host))
     return run
 
 

@@ -14,10 +14,9 @@ scenarios(feature("01-target.feature"))
 
 
 @given("the iSCSI target is configured with the shared LUN")
-def target_configured(lab: Lab, lab_mode: str, iscsi_target: IscsiTarget, build_log) -> None:
-    if lab_mode == "build":
-        v = lab.values
-        build_log(iscsi_target.build(v.iscsi_iqn, v.iscsi_backing_store,
+def target_configured(lab: Lab, iscsi_target: IscsiTarget, build) -> None:
+    v = lab.values
+    build(lambda: iscsi_target.build(v.iscsi_iqn, v.iscsi_backing_store,
                                      v.iscsi_initiator_address))
 
 

@@ -14,14 +14,13 @@ scenarios(feature("03-partition.feature"))
 
 
 @given("the shared disk is partitioned and formatted from the migration source")
-def partitioned(lab: Lab, lab_mode: str, source_host: Host, destination_host: Host,
-                pytestconfig: pytest.Config, build_log) -> None:
-    if lab_mode == "build":
-        build_log(partition.build(
-            source_host, [destination_host], lab.values.shared_disk,
-            lab.values.shared_partition, lab.values.shared_partition_size_mib,
-            lab.values.shared_partition_type, lab.values.shared_fstype,
-            pytestconfig.getoption("allow_destructive")))
+def partitioned(lab: Lab, source_host: Host, destination_host: Host,
+                pytestconfig: pytest.Config, build) -> None:
+    build(lambda: partition.build(
+        source_host, [destination_host], lab.values.shared_disk,
+        lab.values.shared_partition, lab.values.shared_partition_size_mib,
+        lab.values.shared_partition_type, lab.values.shared_fstype,
+        pytestconfig.getoption("allow_destructive")))
 
 
 @then("each Xen host sees the shared partition with its type, size and filesystem")

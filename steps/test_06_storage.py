@@ -19,13 +19,11 @@ def mounted(lab: Lab, xen_hosts: tuple[Host, Host], build_on_each) -> None:
 
 
 @given("the guest image is built on the shared storage from the migration source")
-def image_built(lab: Lab, lab_mode: str, source_host: Host, destination_host: Host,
-                build_log) -> None:
-    if lab_mode == "build":
-        build_log(storage.build_image(
-            source_host, [destination_host], lab.values.guest_image,
-            lab.values.guest_image_size_mib, lab.values.guest_netfront_module,
-            lab.values.shared_partition, lab.values.shared_mount))
+def image_built(lab: Lab, source_host: Host, destination_host: Host, build) -> None:
+    build(lambda: storage.build_image(
+        source_host, [destination_host], lab.values.guest_image,
+        lab.values.guest_image_size_mib, lab.values.guest_netfront_module,
+        lab.values.shared_partition, lab.values.shared_mount))
 
 
 @then("each Xen host has the shared partition mounted at the shared mount point",

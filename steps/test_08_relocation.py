@@ -15,16 +15,15 @@ scenarios(feature("08-relocation.feature"))
 
 
 @given("the relocation path is set up between the Xen hosts")
-def set_up(lab_mode: str, toolstacks: Toolstacks, source_host: Host,
-           destination_host: Host, build_log) -> None:
-    if lab_mode != "build":
-        return
-    source = toolstacks[source_host]
-    expect(source.builds_relocation, source_host.name,
-           "build mode on an xl host (xenlab does not edit xend-config.sxp)",
-           f"toolstack {source.command}")
+def set_up(toolstacks: Toolstacks, source_host: Host, destination_host: Host, build) -> None:
+    def trust(a: Host, b: Host) -> list[str]:
+        source = toolstacks[source_host]
+        expect(source.builds_relocation, source_host.name,
+               "build mode on an xl host (xenlab does not edit xend-config.sxp)",
+               f"toolstack {source.command}")
+        return relocation.build_ssh_trust(toolstacks[a], b, b.spec.lab_ip)
     for a, b in ((source_host, destination_host), (destination_host, source_host)):
-        build_log(relocation.build_ssh_trust(toolstacks[a], b, b.spec.lab_ip))
+        build(lambda a=a, b=b: trust(a, b))
 
 
 @then("each Xen host reaches the other's relocation service")

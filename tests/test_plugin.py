@@ -393,3 +393,39 @@ def test_testinfras_connection_options_are_refused_not_ignored(suite, option, li
     result = suite.runpytest("--inventory=lab.ini", option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([line])
+
+
+BUILD_STEP = """Feature: A stage
+  @stage1_target
+  Scenario: The target exports the disk
+    Given the target is configured
+    Then the target lists the disk
+"""
+BUILD_STEP_STEPS = """
+from pytest_bdd import given, scenarios, then
+
+scenarios("stage.feature")
+
+@given("the target is configured")
+def configured(build, target_host):
+    build(lambda: [f"{target_host.name}: configured the target"])
+
+@then("the target lists the disk")
+def lists(target_host):
+    target_host.run("true")
+"""
+
+
+@pytest.mark.parametrize("mode, shown", [("verify", "build only"), ("build", "passed")])
+def test_a_build_step_in_verify_mode_reads_build_only_never_passed(suite, mode, shown):
+    suite.makefile(".feature", stage=BUILD_STEP)
+    suite.makepyfile(test_stage=BUILD_STEP_STEPS)
+    result = suite.runpytest("--inventory=lab.ini", f"--lab-mode={mode}", "-rA",
+                             "--results=results.json")
+    result.assert_outcomes(passed=1)
+    [record] = [t for lab in json.loads((suite.path / "results.json").read_text())["labs"].values()
+                for t in lab["tests"]]
+    steps = {s["text"]: s["status"] for s in record["steps"]}
+    assert steps == {"Given the target is configured": shown,
+                     "Then the target lists the disk": "passed"}
+    result.stdout.fnmatch_lines([f"{shown}* Given the target is configured"])

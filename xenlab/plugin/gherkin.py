@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from xenlab.plugin.state import STATE, STEPS, StepRun
+from xenlab.plugin.state import BUILD_ONLY, STATE, STEPS, StepRun
 
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, scenario) -> None:
@@ -29,8 +29,17 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, scenario, step) -> Non
 
 def _ended(request: pytest.FixtureRequest, scenario, step, status: str) -> None:
     run = _run_of(request, scenario, step)
-    run.status = status
+    if not (run.status == BUILD_ONLY and status == "passed"):
+        run.status = status
     run.end = _commands_so_far(request)
+
+
+def mark_build_only(node: pytest.Item) -> None:
+    """The running step builds, and this run only verifies: it reads "build only" in the
+    reports, never "passed" (it checked nothing)."""
+    running = [run for run in node.stash.get(STEPS, []) if run.first is not None and run.end is None]
+    if running:
+        running[-1].status = BUILD_ONLY
 
 
 def _run_of(request: pytest.FixtureRequest, scenario, step) -> StepRun:

@@ -43,12 +43,15 @@ class RunState:
     tests_ran: bool = False  # a test's setup ran: the run has something to report
 
 
+BUILD_ONLY = "build only"  # a step that builds, in verify mode: nothing ran, nothing checked
+
+
 @dataclass
 class StepRun:
     """One Gherkin step of the test's scenario, as it ran: for its report and record."""
 
     text: str  # keyword and name: "Given the lab inventory names ..."
-    status: str = "not run"  # then passed or failed
+    status: str = "not run"  # then passed, failed, or BUILD_ONLY
     first: int | None = None  # evidence.results[first:end]: the commands it ran
     end: int | None = None
 

@@ -15,7 +15,7 @@ from xenlab.report.topology import topology_svg
 from xenlab.stagelist import BY_NUMBER, STAGES
 
 COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "skipped": "#ef6c00",
-           r.NOT_INVOLVED: "#9e9e9e", "not run": "#9e9e9e"}
+           r.NOT_INVOLVED: "#9e9e9e", "not run": "#9e9e9e", "build only": "#607d8b"}
 STYLE = """
 <style>
 .xenlab table { border-collapse: collapse; margin: 0.4em 0 1em 0; }

@@ -29,10 +29,19 @@ def suite_dir() -> Path | None:
     return checkout if (checkout / "conftest.py").is_file() else None
 
 
+LAB_RUN = pytest.StashKey[bool]()
+
+
 def is_lab_run(config: pytest.Config) -> bool:
     """A run that names a lab (--ansible-inventory/--inventory, --hosts) or collects the
     suite (a checkout's `pytest`, `xenlab run`); not the project's own tests, nor another
-    project's tests in the same environment."""
+    project's tests in the same environment. Decided once per run."""
+    if LAB_RUN not in config.stash:
+        config.stash[LAB_RUN] = _names_a_lab_or_the_suite(config)
+    return config.stash[LAB_RUN]
+
+
+def _names_a_lab_or_the_suite(config: pytest.Config) -> bool:
     if config.getoption("ansible_inventory", None) or config.getoption("hosts", None):
         return True
     suite = suite_dir()

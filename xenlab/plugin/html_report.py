@@ -13,7 +13,6 @@ from xenlab.plugin.rundir import run_dir
 from xenlab.suite import is_lab_run
 
 
-
 @pytest.hookimpl(tryfirst=True)  # before pytest-html reads --html
 def pytest_configure(config: pytest.Config) -> None:
     if (hasattr(config.option, "htmlpath") and not config.option.htmlpath

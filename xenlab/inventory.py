@@ -405,24 +405,26 @@ _KEY_FILE_VARS = ("ansible_ssh_private_key_file", "ansible_private_key_file")
 _HONOURED_SSH_OPTIONS = ("userknownhostsfile", "stricthostkeychecking")
 
 
-def _ssh_args(values: Mapping[str, str]) -> Iterable[tuple[str, str, str | None]]:
-    """(variable, word, option name in lower case or None) for each argument of the
-    host's ansible_ssh_*_args: `-o Name=value`, `-oName value` ... are options."""
+def _ssh_args(values: Mapping[str, str]
+              ) -> Iterable[tuple[str, str, str | None, str | None]]:
+    """(variable, word, option name in lower case, option value) for each argument of the
+    host's ansible_ssh_*_args; name and value are None for a word that is no -o option
+    (`-o Name=value`, `-oName=value`, `-o 'Name value'` are)."""
     for var in _SSH_ARG_VARS:
         words = iter(shlex.split(values.get(var, "")))
         for word in words:
             option = word[2:] if word.startswith("-o") and len(word) > 2 else (
                 next(words, "") if word == "-o" else None)
             if option is None:
-                yield var, word, None
+                yield var, word, None, None
             else:
-                yield var, option, option.replace(" ", "=", 1).partition("=")[0].lower()
+                name, _, value = option.replace(" ", "=", 1).partition("=")
+                yield var, option, name.lower(), value
 
 
 def _ssh_options(spec: HostSpec) -> dict[str, str]:
     """The -o options of the host's ansible_ssh_*_args, by name in lower case."""
-    return {name: word.replace(" ", "=", 1).partition("=")[2]
-            for _, word, name in _ssh_args(spec.vars) if name}
+    return {name: value for _, _, name, value in _ssh_args(spec.vars) if name}
 
 
 def _unsupported(where: str, name: str, values: Mapping[str, str]) -> None:
@@ -432,7 +434,7 @@ def _unsupported(where: str, name: str, values: Mapping[str, str]) -> None:
         raise InventoryError(
             f"{where}: host {name}: ansible_become is not supported yet: xenlab runs every "
             f"command as ansible_user ({values.get('ansible_user', 'root')}); log in as root")
-    for var, word, option in _ssh_args(values):
+    for var, word, option, _ in _ssh_args(values):
         if option not in _HONOURED_SSH_OPTIONS:
             raise InventoryError(
                 f"{where}: host {name}: {var} {word!r} is not supported yet (xenlab connects "

@@ -76,12 +76,11 @@ class Gatherer:
 
     def __init__(self, state: RunState) -> None:
         self.state = state
-        self.results = state.results
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.state.tests_ran = True
         for kind, value in getattr(report, "xenlab", ()):
-            self.results.add(kind, value)
+            self.state.results.add(kind, value)
 
 
 @pytest.hookimpl(tryfirst=True)  # before any other hook of the plugin reads the state

@@ -22,12 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.boxkit import box  # noqa: E402
 from tests.handbuilt.driver import VARIANTS, HandBuildFailed, build_by_hand  # noqa: E402
-
-
-def box(*verb: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "xenlab", "box", *verb], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def suite(inventory: Path, *args: str) -> tuple[bool, str, float]:

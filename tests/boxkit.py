@@ -7,10 +7,48 @@ import re
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
+from xenlab.stagelist import STAGES
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    stage: int
+    name: str
+    status: str  # passed, failed, skipped
+    message: str
+    seconds: float = 0.0
+
+
+def outcomes(junit: Path) -> list[Outcome]:
+    """Each test of a suite run, from its JUnit XML: stage, name, status, message, time."""
+    found = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        module = case.get("classname", "")
+        stage = next((s.number for s in STAGES if f"test_{s.number:02d}_" in module), 0)
+        status, message = "passed", ""
+        for tag in ("failure", "error", "skipped"):
+            node = case.find(tag)
+            if node is not None:
+                status = "skipped" if tag == "skipped" else "failed"
+                message = node.get("message", "")
+        found.append(Outcome(stage, case.get("name", ""), status, message,
+                             float(case.get("time", 0))))
+    return found
+
+
+def by_stage(results: list[Outcome]) -> dict[int, set[str]]:
+    """stage -> the statuses its tests ended with."""
+    stages: dict[int, set[str]] = {}
+    for r in results:
+        stages.setdefault(r.stage, set()).add(r.status)
+    return stages
 
 
 def box(*verb: str, timeout: float = 900) -> subprocess.CompletedProcess:

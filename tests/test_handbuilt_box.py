@@ -20,9 +20,8 @@ import pytest
 
 from xenlab.inventory import load_lab
 
-from .boxkit import box, box_ssh, need_root, suite
+from .boxkit import box, box_ssh, by_stage, need_root, outcomes, suite
 from .handbuilt.driver import VARIANTS, build_by_hand
-from .test_lab_box import by_stage, outcomes
 
 pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
 

@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,49 +18,20 @@ from xenlab.stagelist import STAGES, prerequisites
 from xenlab.wait import wait_for
 
 from .boxkit import (
+    Outcome,
     box,
     box_ssh,
     browse,
+    by_stage,
     digest_differences,
     need_root,
+    outcomes,
     pixels_like,
     state_digest,
     suite,
 )
 
 pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    stage: int
-    name: str
-    status: str  # passed, failed, skipped
-    message: str
-    seconds: float = 0.0
-
-
-def outcomes(junit: Path) -> list[Outcome]:
-    found = []
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        module = case.get("classname", "")
-        stage = next((s.number for s in STAGES if f"test_{s.number:02d}_" in module), 0)
-        status, message = "passed", ""
-        for tag in ("failure", "error", "skipped"):
-            node = case.find(tag)
-            if node is not None:
-                status = "skipped" if tag == "skipped" else "failed"
-                message = node.get("message", "")
-        found.append(Outcome(stage, case.get("name", ""), status, message,
-                             float(case.get("time", 0))))
-    return found
-
-
-def by_stage(results: list[Outcome]) -> dict[int, set[str]]:
-    stages: dict[int, set[str]] = {}
-    for r in results:
-        stages.setdefault(r.stage, set()).add(r.status)
-    return stages
 
 
 @pytest.fixture(scope="module")

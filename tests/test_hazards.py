@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from xenlab.adapters.target import Tgt
 from xenlab.adapters.toolstack import Xm
 from xenlab.checks import Finding, LabCheckFailed, LabHazard, report
 from xenlab.parsers import parse_guest_config
@@ -14,14 +13,12 @@ from .replaykit import replayed
 from .test_guest_config import ARTICLE, PATH
 from .test_plugin import suite  # noqa: F401 (a fixture)
 from .test_relocation import article_test2
-from .test_target import BOX_LUN, DATA, IQN, tgt
+from .test_target import BOX_LUN, IQN, tgt
 
 
-def acl_all() -> list[Finding]:  # the article's target, its initiator-address ALL
-    text = (DATA / "tgtadm-show" / "article-one-target.txt").read_text()
-    article = Tgt(replayed("target", {Tgt.SHOW: (0, text.replace("172.16.31.0/24", "ALL"),
-                                                 "")})[0])
-    return article.hazards(target.check_target(article, IQN, 1, "/dev/sda3"))
+def acl_all() -> list[Finding]:  # the box's target bound to initiator-address ALL
+    box = tgt("box-acl-all.txt")
+    return box.hazards(target.check_target(box, IQN, 1, BOX_LUN))
 
 
 def no_chap() -> list[Finding]:  # the box's target as built: a network ACL, no account

@@ -15,6 +15,8 @@ import pytest
 from xenlab.errors import ParseError
 from xenlab.parsers import (
     parse_discovery,
+    parse_initiator_name,
+    parse_lio_configfs,
     parse_domain_list,
     parse_fdisk_list,
     parse_guest_config,
@@ -38,6 +40,8 @@ DATA = Path(__file__).parent / "data"
 # tests/data/<folder> -> the parser its captures are fed to
 PARSERS = {
     "tgtadm-show": parse_tgtadm_show,
+    "lio-configfs": parse_lio_configfs,
+    "initiatorname": parse_initiator_name,
     "iscsiadm-discovery": parse_discovery,
     "iscsiadm-session": parse_sessions,
     "iscsiadm-session-detail": parse_session_detail,

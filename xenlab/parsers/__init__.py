@@ -14,9 +14,11 @@ from .iscsiadm import (
     IscsiSession,
     IscsiSessionDetail,
     parse_discovery,
+    parse_initiator_name,
     parse_session_detail,
     parse_sessions,
 )
+from .lio import LioBackstore, LioConfig, LioTarget, LioTpg, parse_lio_configfs
 from .modinfo import ModInfo, parse_modinfo
 from .net import (
     Interface,
@@ -34,8 +36,10 @@ __all__ = [
     "ParseError",
     # tgt
     "parse_tgtadm_show", "TgtTarget", "TgtNexus", "TgtLun",
+    # LIO (configfs)
+    "parse_lio_configfs", "LioConfig", "LioTarget", "LioTpg", "LioBackstore",
     # open-iscsi
-    "parse_discovery", "parse_sessions", "parse_session_detail",
+    "parse_discovery", "parse_initiator_name", "parse_sessions", "parse_session_detail",
     "IscsiPortalTarget", "IscsiSession", "IscsiSessionDetail",
     # block devices
     "parse_fdisk_list", "FdiskDisk", "FdiskPartition", "parse_lsblk_json", "BlockDevice",

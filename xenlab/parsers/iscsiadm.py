@@ -141,3 +141,16 @@ def _detail(fields: dict) -> IscsiSessionDetail:
         iscsid_state=fields.get("Internal iscsid Session State"),
         disks=tuple(fields["disks"]),
     )
+
+
+@parser()
+def parse_initiator_name(text: str) -> str:
+    """/etc/iscsi/initiatorname.iscsi -> the initiator's IQN (`InitiatorName=...`)."""
+    names = [line.split("=", 1)[1].strip() for line in lines(text)
+             if line.strip().startswith("InitiatorName=")]
+    if not names or not names[0]:
+        generate = any(line.strip().startswith("GenerateName=") for line in lines(text))
+        raise Unparsable("no InitiatorName= line" + (
+            " (GenerateName=yes: iscsid names the initiator when it first starts)"
+            if generate else ""))
+    return names[0]

@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 
 from xenlab.checks import LabCheckFailed
-from xenlab.stages.initiators import check_session
+from xenlab.errors import XenlabError
+from xenlab.inventory import HostSpec
+from xenlab.remote import Host
+from xenlab.stages.initiators import check_session, initiator_name
 
 from .replaykit import replayed
 
@@ -42,3 +45,35 @@ def test_no_session_to_the_target_fails_naming_what_there_is():
     with pytest.raises(LabCheckFailed, match=f"^test1: expected an iSCSI session to {IQN} "
                        f"at {PORTAL}; saw no session$"):
         check_session(host, IQN, PORTAL)
+
+
+NAME_FILE = "test -e /etc/iscsi/initiatorname.iscsi || exit 66; cat -- /etc/iscsi/initiatorname.iscsi"
+
+
+@pytest.mark.parametrize("rc, text, outcome", [
+    (0, "## DO NOT EDIT OR REMOVE THIS FILE!\nInitiatorName=iqn.1993-08.org.debian:01:xenlab-test1\n",
+     "iqn.1993-08.org.debian:01:xenlab-test1"),
+    (66, "", "test1: no initiator name: /etc/iscsi/initiatorname.iscsi missing (install "
+             "open-iscsi, or set iscsi_initiator_name in the inventory)"),
+    # Debian's file before iscsid first started: the name is not chosen yet
+    (0, "GenerateName=yes\n", "test1: no initiator name in /etc/iscsi/initiatorname.iscsi: "
+                              "no InitiatorName= line (GenerateName=yes: iscsid names the "
+                              "initiator when it first starts)"),
+    (0, "", "test1: no initiator name in /etc/iscsi/initiatorname.iscsi: empty output"),
+], ids=["named", "missing", "generate", "empty"])
+def test_the_initiator_name_is_read_from_the_host_or_one_line(rc, text, outcome):
+    host = replayed("test1", {NAME_FILE: (rc, text, "")})[0]
+    if outcome.startswith("iqn."):
+        assert initiator_name(host) == outcome
+    else:
+        with pytest.raises(XenlabError) as failed:
+            initiator_name(host)
+        assert (str(failed.value), failed.value.host) == (outcome, "test1")
+
+
+def test_an_initiator_name_in_the_inventory_is_taken_without_asking_the_host():
+    replay = replayed("test1", {})[1]  # answers nothing: the host must not be asked
+    host = Host(HostSpec("test1", "192.0.2.1", vars={"iscsi_initiator_name":
+                                                     "iqn.2026-11.lab:test1"}),
+                "verify", transport=replay)
+    assert initiator_name(host) == "iqn.2026-11.lab:test1"

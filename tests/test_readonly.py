@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from xenlab.adapters.target import _DETECT, Lio
 from xenlab.errors import ReadOnlyViolation
 from xenlab.remote.guard import writes
 
@@ -32,6 +33,15 @@ WRITERS = {
     "tgt-admin --update ALL": "tgt-admin",
     "tgtadm --lld iscsi -o unbind -m target -t 1 -I 198.51.100.0/24": "tgtadm --op unbind",
     "tgtadm --lld iscsi --op=new --mode=target --tid=1 -T t": "tgtadm --op new",
+    "targetcli /backstores/block create name=xenlab dev=/dev/sdb": "targetcli create",
+    "targetcli /iscsi/iqn.2015-02.com.stu31:t1/tpg1/acls delete iqn.x:y": "targetcli delete",
+    "targetcli saveconfig": "targetcli saveconfig",
+    "targetcli /iscsi/iqn.2015-02.com.stu31:t1/tpg1 set attribute generate_node_acls=1":
+        "targetcli set",
+    "targetcli": "targetcli (interactive shell)",
+    "targetctl restore": "targetctl restore",
+    "echo 1 > /sys/kernel/config/target/iscsi/x/tpgt_1/enable": "> /sys/kernel/config/target/iscsi/x/tpgt_1/enable",
+    "mkdir /sys/kernel/config/target/iscsi/iqn.x": "mkdir",
     "ip link add xenbr0 type bridge && ip link set xenbr0 address 52:54:00:00:00:01":
         "ip ... add",
     "ip addr add 198.51.100.2/25 dev xenbr0": "ip ... add",
@@ -99,8 +109,8 @@ READERS = [
     # testinfra's modules (socket, mount_point) over our Host
     "uname -s", "cat /etc/os-release", "uname -m", "command -v ss",
     "/usr/bin/ss --numeric --listening --tcp", "cat /proc/mounts",
-    "for p in tgtadm; do command -v $p >/dev/null 2>&1 && echo $p; done; "
-    "test -d /sys/kernel/config/target/iscsi && echo configfs; true",
+    _DETECT, Lio.READ, "targetcli ls", "targetcli /iscsi ls", "targetcli version",
+    "systemctl is-enabled rtslib-fb-targetctl",
 ]
 
 

@@ -1,4 +1,5 @@
-"""The iSCSI target software of the target host: tgt (scsi-target-utils, the article's).
+"""The iSCSI target software of the target host: tgt (scsi-target-utils, the article's)
+or LIO (the Linux kernel's target, configured with targetcli).
 
 `detect_target(host)` picks the adapter once (or the inventory names it with
 `iscsi_target_software`); stage 1 and 2 read what it exports as neutral data
@@ -7,12 +8,12 @@ subclass with `exports()`, `build()`, `hazards()` and `writing_word()`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, replace
+from typing import Callable, ClassVar
 
 from xenlab.checks import Finding, fail
 from xenlab.errors import XenlabError
-from xenlab.parsers import TgtTarget, parse_tgtadm_show
+from xenlab.parsers import LioConfig, LioTarget, TgtTarget, parse_lio_configfs, parse_tgtadm_show
 from xenlab.remote import Host, guard
 
 READ_TIMEOUT_S = 20
@@ -35,11 +36,26 @@ class Export:
 
     iqn: str
     luns: tuple[ExportedLun, ...]
-    acls: tuple[str, ...]  # who may log in, in the software's terms (tgt: addresses, ALL)
+    acls: tuple[str, ...]  # who may log in, in the software's terms (tgt: addresses, ALL;
+    #                        LIO: initiator IQNs)
     accounts: tuple[str, ...]  # CHAP users
+    portals: tuple[str, ...] = ()  # "ADDRESS:PORT" it serves on, where the software says
+    any_initiator: bool = False  # every initiator may log in (tgt: ACL ALL; LIO: demo mode)
 
     def lun(self, number: int) -> ExportedLun | None:
         return next((lun for lun in self.luns if lun.lun == number), None)
+
+
+@dataclass(frozen=True)
+class WantedExport:
+    """What build mode exports: the inventory's values, in no software's terms."""
+
+    iqn: str
+    lun: int
+    backing_store: str
+    acls: tuple[str, ...]  # the adapter's ACL entries (acl_entries())
+    portal: str  # the target's lab address
+    port: int
 
 
 class IscsiTarget:
@@ -58,7 +74,14 @@ class IscsiTarget:
         """Every target the software serves now (read-only)."""
         raise NotImplementedError
 
-    def build(self, iqn: str, backing_store: str, initiator_address: str) -> list[str]:
+    def acl_entries(self, initiator_address: str,
+                    initiator_names: Callable[[], dict[str, str]]) -> dict[str, str]:
+        """The ACL entries the lab needs, each with whom it admits: tgt admits the
+        inventory's network; LIO admits initiator names (initiator_names() gives each
+        Xen host's, asked only by the software that needs them)."""
+        raise NotImplementedError
+
+    def build(self, want: WantedExport) -> list[str]:
         """Export the LUN (build mode), changing only what is missing; what changed."""
         raise NotImplementedError
 
@@ -90,18 +113,22 @@ class Tgt(IscsiTarget):
             fail(self.host.name, f"tgtd answering `{self.SHOW}`", result.one_line())
         return tuple(_export(t) for t in parse_tgtadm_show(result.stdout))
 
+    def acl_entries(self, initiator_address: str,
+                    initiator_names: Callable[[], dict[str, str]]) -> dict[str, str]:
+        return {initiator_address: "the lab network"}
+
     @staticmethod
-    def stanza(iqn: str, backing_store: str, initiator_address: str) -> str:
+    def stanza(iqn: str, backing_store: str, acls: tuple[str, ...]) -> str:
         """The article's targets.conf entry."""
         return (f"<target {iqn}>\n    backing-store {backing_store}\n"
-                f"    initiator-address {initiator_address}\n</target>\n")
+                + "".join(f"    initiator-address {acl}\n" for acl in acls) + "</target>\n")
 
-    def build(self, iqn: str, backing_store: str, initiator_address: str) -> list[str]:
-        host, changes = self.host, []
+    def build(self, want: WantedExport) -> list[str]:
+        host, changes, iqn = self.host, [], want.iqn
         configured = host.run("grep -rls -- %s %s %s", f"<target {iqn}>", self.CONF_MAIN,
                               self.CONF_D)
         if not configured.stdout.strip():
-            stanza = self.stanza(iqn, backing_store, initiator_address)
+            stanza = self.stanza(iqn, want.backing_store, want.acls)
             if host.run("test -d %s", self.CONF_D).rc == 0:
                 host.write_file(f"{self.CONF_D}/xenlab.conf", stanza)
                 changes.append(f"{host.name}: wrote {self.CONF_D}/xenlab.conf")
@@ -151,30 +178,189 @@ def _export(target: TgtTarget) -> Export:
         iqn=target.iqn,
         luns=tuple(ExportedLun(lun.lun, lun.type, lun.backing_store_path,
                                lun.size_mb * 1000 * 1000, lun.scsi_sn) for lun in target.luns),
-        acls=target.acls, accounts=target.accounts)
+        acls=target.acls, accounts=target.accounts, any_initiator="ALL" in target.acls)
 
 
-ADAPTERS: tuple[type[IscsiTarget], ...] = (Tgt,)
+class Lio(IscsiTarget):
+    """LIO, the kernel's target: configured with targetcli (rtslib), live state in configfs,
+    saved to /etc/rtslib-fb-target/saveconfig.json and restored at boot by
+    rtslib-fb-targetctl.service."""
+
+    software = "lio"
+    program = "targetcli"
+    TPG = "tpg1"  # targetcli's name for target portal group 1, the one it creates
+    SAVED = "/etc/rtslib-fb-target/saveconfig.json"
+    RESTORE_UNIT = "rtslib-fb-targetctl"
+    # configfs is the kernel target's live state: what an initiator meets now. Not
+    # `targetcli ls`, which writes its preferences and history under ~/.targetcli even
+    # to list, and not saveconfig.json, which is what the next boot restores.
+    READ = r"""cd /sys/kernel/config/target 2>/dev/null || exit 0
+echo '# files'
+grep -Hs '' iscsi/*/tpgt_*/enable iscsi/*/tpgt_*/attrib/generate_node_acls \
+  iscsi/*/tpgt_*/attrib/demo_mode_write_protect iscsi/*/tpgt_*/attrib/authentication \
+  iscsi/*/tpgt_*/acls/*/auth/userid core/*/*/udev_path core/*/*/wwn/vpd_unit_serial \
+  core/*/*/info
+echo '# tree'
+find iscsi 2>/dev/null -mindepth 2 -maxdepth 5 -path '*/tpgt_*' \( -type l -printf '%p -> %l\n' -o \
+  -type d \( -path '*/np/*' -o -path '*/acls/*' -o -name 'tpgt_*' \) -printf '%p/\n' \)
+echo '# sizes'
+for dev in $(cat core/iblock_*/*/udev_path 2>/dev/null); do
+  echo "$dev $(blockdev --getsize64 "$dev" 2>/dev/null)"
+done
+true"""
+    READS = frozenset({"ls", "get", "info", "pwd", "help", "version", "status",
+                       "--version", "-v", "--help", "-h"})
+    WRITING_TARGETCTL = frozenset({"restore", "save", "clear"})
+
+    def config(self) -> LioConfig:
+        result = self.host.run(self.READ, timeout=READ_TIMEOUT_S)
+        if result.rc != 0:
+            fail(self.host.name, "configfs of the kernel target readable", result.one_line())
+        return parse_lio_configfs(result.stdout)
+
+    def exports(self) -> tuple[Export, ...]:
+        config = self.config()
+        out = []
+        for target in config.targets:
+            tpgs = [t for t in target.tpgs if t.enabled]  # a disabled TPG refuses logins
+            luns = []
+            for tpg in tpgs:
+                for number, key in tpg.luns:
+                    store = config.backstore(key)
+                    luns.append(ExportedLun(
+                        number, "disk", store.path if store else None,
+                        (store.size_bytes or 0) if store else 0, store.serial if store else ""))
+            out.append(Export(
+                iqn=target.iqn, luns=tuple(luns),
+                acls=tuple(a for t in tpgs for a in t.acls),
+                accounts=tuple(u for t in tpgs for u in t.acl_users)
+                if any(t.authentication for t in tpgs) else (),
+                portals=tuple(p for t in tpgs for p in t.portals),
+                any_initiator=any(t.generate_node_acls for t in tpgs)))
+        return tuple(out)
+
+    def acl_entries(self, initiator_address: str,
+                    initiator_names: Callable[[], dict[str, str]]) -> dict[str, str]:
+        return {iqn: host for host, iqn in initiator_names().items()}
+
+    def build(self, want: WantedExport) -> list[str]:
+        host, changes = self.host, []
+        config = self.config()
+        here = f"/iscsi/{want.iqn}/{self.TPG}"
+
+        def targetcli(*words: str, what: str) -> None:
+            host.change("targetcli" + " %s" * len(words), *words, timeout=START_TIMEOUT_S)
+            changes.append(f"{host.name}: {what} (targetcli {' '.join(words)})")
+
+        store = next((b for b in config.backstores if b.path == want.backing_store), None)
+        name = store.name if store else "xenlab"
+        if store is None:
+            targetcli("/backstores/block", "create", f"name={name}", f"dev={want.backing_store}",
+                      what=f"backstore {name} on {want.backing_store}")
+        target = next((t for t in config.targets if t.iqn == want.iqn), None)
+        if target is None:
+            targetcli("/iscsi", "create", want.iqn, what=f"target {want.iqn}")
+            config = self.config()
+            target = next(t for t in config.targets if t.iqn == want.iqn)
+            # targetcli's default portal is 0.0.0.0: every address of the host
+            for portal in target.tpgs[0].portals:
+                address, _, port = portal.rpartition(":")
+                targetcli(f"{here}/portals", "delete", address, port,
+                          what=f"default portal {portal} removed")
+            target = LioTarget(want.iqn, (replace(target.tpgs[0], portals=()),))
+        tpg = target.tpgs[0]
+        if not any(n == want.lun for n, _ in tpg.luns):
+            targetcli(f"{here}/luns", "create", f"/backstores/block/{name}", f"lun={want.lun}",
+                      what=f"LUN {want.lun} on {want.iqn}")
+        for acl in want.acls:
+            if acl not in tpg.acls:
+                targetcli(f"{here}/acls", "create", acl, what=f"ACL for {acl}")
+        served = {p.rpartition(":")[0] for p in tpg.portals
+                  if p.rpartition(":")[2] == str(want.port)}
+        if not served & {want.portal, "0.0.0.0", "[::0]", "[::]"}:
+            targetcli(f"{here}/portals", "create", want.portal, str(want.port),
+                      what=f"portal {want.portal}:{want.port}")
+        # targetcli saves by itself only when its interactive shell exits: a lab set up
+        # with one-shot commands (as scripts and many students do) is lost at reboot.
+        if changes or self.host.run("grep -qs -- %s %s", want.iqn, self.SAVED).rc != 0:
+            targetcli("saveconfig", what=f"saved to {self.SAVED}")
+        enabled = host.run("systemctl is-enabled %s", self.RESTORE_UNIT, ok=(0, 1, 4))
+        if enabled.stdout.strip() != "enabled":
+            host.change("systemctl enable %s", self.RESTORE_UNIT, timeout=START_TIMEOUT_S)
+            changes.append(f"{host.name}: {self.RESTORE_UNIT} enabled (restores the target "
+                           "at boot)")
+        return changes
+
+    def hazards(self, export: Export) -> list[Finding]:
+        found = []
+        if export.any_initiator:
+            found.append(Finding(self.host.name,
+                                 f"target {export.iqn} accepts any initiator "
+                                 "(generate_node_acls=1, demo mode)",
+                                 "any host on the network can log in and write the shared disk",
+                                 "set attribute generate_node_acls=0 and create an ACL per "
+                                 "Xen host's initiator name"))
+        if not export.accounts:
+            found.append(Finding(self.host.name, f"target {export.iqn} has no authentication",
+                                 "initiators are not authenticated; an initiator name is easy "
+                                 "to borrow",
+                                 "set attribute authentication=1 and a CHAP userid/password "
+                                 "on each ACL; node.session.auth on the initiators"))
+        wild = [p for p in export.portals if p.rpartition(":")[0] in ("0.0.0.0", "[::0]", "[::]")]
+        if wild:
+            found.append(Finding(self.host.name,
+                                 f"target {export.iqn} serves on every address ({wild[0]})",
+                                 "the LUN is offered on every network the target is on",
+                                 "a portal on the target's lab address only"))
+        return found
+
+    @classmethod
+    def writing_word(cls, args: list[str]) -> str | None:
+        words = [a for a in args if not a.startswith("/") and "=" not in a]
+        if not words:
+            return "(interactive shell)" if not args else None
+        return None if words[0] in cls.READS else words[0]
+
+    @classmethod
+    def targetctl_writing_word(cls, args: list[str]) -> str | None:
+        return next((a for a in args if a in cls.WRITING_TARGETCTL), None)
+
+
+ADAPTERS: tuple[type[IscsiTarget], ...] = (Tgt, Lio)
 guard.learn(Tgt.program, Tgt.writing_word)
 guard.learn("tgt-admin", Tgt.admin_writing_word)
-_DETECT = ("for p in tgtadm; do command -v $p >/dev/null 2>&1 && echo $p; done; "
-           "test -d /sys/kernel/config/target/iscsi && echo configfs; true")
+guard.learn(Lio.program, Lio.writing_word)
+guard.learn("targetctl", Lio.targetctl_writing_word)
+# What is installed, and what serves: tgtd answering on its control socket; the kernel
+# target with a target portal group in configfs. All reads.
+_DETECT = ("for p in tgtadm targetcli; do command -v $p >/dev/null 2>&1 && echo $p; done; "
+           "tgtadm --lld iscsi -m target -o show >/dev/null 2>&1 && echo tgtd; "
+           "ls -d /sys/kernel/config/target/iscsi/*/tpgt_* >/dev/null 2>&1 && echo configfs; "
+           "true")
 
 
 def detect_target(host: Host) -> IscsiTarget:
-    """The target software on host: the inventory's `iscsi_target_software`, else the
-    one whose admin tool is installed (tgt's tgtadm)."""
+    """The target software on host: the inventory's `iscsi_target_software`, else the one
+    that serves (tgtd answering: tgt; a target in the kernel's configfs: LIO), else the one
+    installed (tgt when both are: the article's)."""
     named = host.spec.vars.get(SOFTWARE_VAR)
     if named:
         for kind in ADAPTERS:
             if kind.software == named:
                 return kind(host)
         raise XenlabError(f"{host.name}: {SOFTWARE_VAR}={named!r} is not a target software "
-                          f"xenlab knows ({', '.join(k.software for k in ADAPTERS)})")
-    found = host.check(_DETECT, timeout=READ_TIMEOUT_S).stdout.split()
+                          f"xenlab knows ({', '.join(k.software for k in ADAPTERS)})", host.name)
+    found = set(host.check(_DETECT, timeout=READ_TIMEOUT_S).stdout.split())
+    if {"tgtd", "configfs"} <= found:
+        raise XenlabError(f"{host.name}: both tgtd and the kernel target (LIO) serve iSCSI "
+                          f"targets; name the lab's with {SOFTWARE_VAR}=tgt or "
+                          f"{SOFTWARE_VAR}=lio in the inventory", host.name)
+    if "tgtd" in found:
+        return Tgt(host)
+    if "configfs" in found:
+        return Lio(host)
     for kind in ADAPTERS:
         if kind.program in found:
             return kind(host)
-    seen = ("the kernel target (LIO, configfs) is configured, which xenlab does not read yet"
-            if "configfs" in found else "no tgtadm installed")
-    raise XenlabError(f"{host.name}: no iSCSI target software xenlab knows ({seen})", host.name)
+    raise XenlabError(f"{host.name}: no iSCSI target software installed (neither tgtadm "
+                      "nor targetcli)", host.name)

@@ -4,11 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xenlab.checks import expect
+from xenlab.errors import ParseError, XenlabError
 from xenlab.parsers import (BlockDevice, IscsiSessionDetail, parse_discovery,
-                            parse_lsblk_json, parse_session_detail, parse_sessions)
+                            parse_initiator_name, parse_lsblk_json, parse_session_detail,
+                            parse_sessions)
 from xenlab.remote import Host
 
 NO_SESSIONS = 21  # iscsiadm's exit status for "No active sessions"
+INITIATOR_NAME_VAR = "iscsi_initiator_name"  # inventory: a Xen host's IQN, for LIO's ACLs
+INITIATOR_FILE = "/etc/iscsi/initiatorname.iscsi"
 LSBLK = "lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT,SERIAL,WWN,PTTYPE -- %s"
 
 
@@ -18,6 +22,26 @@ class SharedDisk:
 
     host: str
     device: BlockDevice
+
+
+def initiator_name(host: Host) -> str:
+    """The host's iSCSI initiator name: the inventory's `iscsi_initiator_name`, else the
+    one in its initiatorname.iscsi."""
+    named = host.spec.vars.get(INITIATOR_NAME_VAR)
+    if named:
+        return named
+    # The file iscsid reads when it starts and presents at every login: the name a
+    # target's ACL must hold (`iscsiadm` has no query for it without a session).
+    text = host.read_file(INITIATOR_FILE)
+    if text is None:
+        raise XenlabError(f"{host.name}: no initiator name: {INITIATOR_FILE} missing "
+                          f"(install open-iscsi, or set {INITIATOR_NAME_VAR} in the inventory)",
+                          host.name)
+    try:
+        return parse_initiator_name(text)
+    except ParseError as exc:
+        raise XenlabError(f"{host.name}: no initiator name in {INITIATOR_FILE}: {exc.reason}",
+                          host.name) from None
 
 
 def build(host: Host, iqn: str, portal: str, port: int) -> list[str]:

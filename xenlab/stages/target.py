@@ -1,5 +1,5 @@
 """Stage 1: the iSCSI target exports the LUN, read through the target adapter
-(xenlab.adapters.target: tgt today), whatever software serves it."""
+(xenlab.adapters.target: tgt or LIO), whatever software serves it."""
 from __future__ import annotations
 
 from xenlab.adapters.target import Export, IscsiTarget
@@ -26,16 +26,29 @@ def check_target(target: IscsiTarget, iqn: str, lun: int, backing_store: str) ->
     return export
 
 
-def check_acl(target: IscsiTarget, export: Export, initiator_address: str) -> None:
-    expect(initiator_address in export.acls, target.host.name,
-           f"ACL {initiator_address} on {export.iqn}", ", ".join(export.acls) or "no ACL")
+def check_acl(target: IscsiTarget, export: Export, entries: dict[str, str]) -> None:
+    """Each entry the lab needs (IscsiTarget.acl_entries: entry -> whom it admits) is in
+    the export's access list."""
+    for entry, whom in entries.items():
+        expect(entry in export.acls, target.host.name,
+               f"ACL {entry} on {export.iqn} (admitting {whom})",
+               ", ".join(export.acls) or "no ACL")
 
 
-def check_listening(host: Host, port: int) -> None:
+EVERY_ADDRESS = ("0.0.0.0", "::")
+
+
+def check_listening(host: Host, address: str, port: int) -> None:
+    """The target accepts connections on port at address (its lab address), bound to it or
+    to every address."""
     # The kernel's socket table (testinfra's socket module reads `ss`), not the target
-    # software's configuration: a portal configured but not bound is what an initiator meets.
-    sockets = host.testinfra.socket
-    if not sockets(f"tcp://{port}").is_listening:
-        ports = sorted({int(s.rsplit(":", 1)[1]) for s in sockets.get_listening_sockets()
-                        if s.startswith("tcp://")})
-        fail(host.name, f"TCP {port} listening", str(ports))
+    # software's configuration: a portal configured but not bound is what an initiator
+    # meets. Not testinfra's `is_listening` for "tcp://PORT": it wants 0.0.0.0 *and* ::,
+    # and LIO binds only what its portals name (0.0.0.0, or one address).
+    tcp = [s.removeprefix("tcp://").rpartition(":") for s in
+           host.testinfra.socket.get_listening_sockets() if s.startswith("tcp://")]
+    on_port = sorted(a for a, _, p in tcp if p == str(port))
+    if not set(on_port) & {address, *EVERY_ADDRESS}:
+        seen = (f"{port} on {', '.join(on_port)} only" if on_port
+                else str(sorted({int(p) for _, _, p in tcp})))
+        fail(host.name, f"TCP {port} listening on {address}", seen)

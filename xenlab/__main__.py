@@ -8,6 +8,7 @@ import os
 import sys
 
 from .box.host import BoxError, Progress
+from .box.inventory import TARGETS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         p = verbs.add_parser(verb, help=text)
         p.add_argument("--boot", action="store_true",
                        help="boot the hosts instead of resuming their saved state (and save anew)")
+        p.add_argument("--target", choices=TARGETS, default=None,
+                       help="the iSCSI target software the inventory names for build mode: "
+                            "tgt (the article's; default for new hosts) or lio (targetcli)")
     verbs.add_parser("down", help="stop every VM by PID, delete namespaces and taps")
     verbs.add_parser("status", help="what runs")
     verbs.add_parser("setup", help="install the host packages the box needs")
@@ -55,7 +59,7 @@ def run_box(args: argparse.Namespace) -> int:
         if args.verb in ("up", "reset"):
             if args.verb == "reset":
                 lifecycle.down(progress)
-            print(lifecycle.up(progress, boot=args.boot))
+            print(lifecycle.up(progress, boot=args.boot, target=args.target))
         elif args.verb == "down":
             lifecycle.down(progress)
         elif args.verb == "status":

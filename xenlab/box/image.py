@@ -20,10 +20,12 @@ from .host import BoxError, Progress, sh
 from .paths import cache_dir
 
 SUITE = "bookworm"
+# tgt and targetcli-fb: the target host can serve the LUN with either (box up --target).
+# dbus: targetcli asks the system bus for tcmu-runner's backstores and fails without one.
 PACKAGES = (
     "linux-image-amd64", "initramfs-tools", "kmod", "udev", "systemd-sysv",
     "xen-hypervisor-4.17-amd64", "xen-utils-4.17",
-    "openssh-server", "open-iscsi", "tgt",
+    "openssh-server", "open-iscsi", "tgt", "targetcli-fb", "dbus",
     "bridge-utils", "iproute2", "ifupdown", "netbase", "iputils-ping",
     "busybox-static", "e2fsprogs", "fdisk", "procps", "util-linux",
 )

@@ -8,6 +8,8 @@ from .image import BaseImage
 from .seed import GUEST_OCTET, IDENTITIES, LAB_NET, LAB_PREFIX
 
 ROLE = {"test1": "source", "test2": "destination"}
+TARGETS = ("tgt", "lio")  # the target software the box's target host serves the LUN with
+TARGET_VAR = "iscsi_target_software"
 
 
 def lab_vars(image: BaseImage) -> dict[str, str]:
@@ -77,6 +79,25 @@ def render(image: BaseImage, key: Path, known_hosts: Path) -> str:
 def write_inventory(path: Path, image: BaseImage, key: Path, known_hosts: Path) -> Path:
     path.write_text(render(image, key, known_hosts))
     return path
+
+
+def with_target(text: str, target: str) -> str:
+    """The inventory naming the target software build mode sets up: tgt (the article's,
+    found by detection: no variable) or LIO (`iscsi_target_software=lio`, what an operator
+    writes for a host with both installed; its ACLs name the Xen hosts' initiator names,
+    read from each host's /etc/iscsi/initiatorname.iscsi)."""
+    if target not in TARGETS:
+        raise ValueError(f"target software {target!r}: one of {', '.join(TARGETS)}")
+    lines = [line for line in text.splitlines() if not line.startswith(f"{TARGET_VAR}=")]
+    if target != "tgt":
+        lines.append(f"{TARGET_VAR}={target}")
+    return "\n".join(lines) + "\n"
+
+
+def target_of(text: str) -> str:
+    """The target software a box inventory names (tgt when none)."""
+    return next((line.split("=", 1)[1].strip() for line in text.splitlines()
+                 if line.startswith(f"{TARGET_VAR}=")), "tgt")
 
 
 def class_inventory(box_text: str, names: Sequence[str]) -> str:

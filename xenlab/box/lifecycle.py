@@ -15,7 +15,7 @@ from ..wait import WaitTimeout, wait_for
 from . import snapshot
 from .host import BoxError, Progress
 from .image import BaseImage, ensure_image
-from .inventory import write_inventory
+from .inventory import target_of, with_target, write_inventory
 from .paths import PREFIX, run_dir, state_root
 from .seed import IDENTITIES, VmIdentity, ensure_keypair, known_hosts_line, write_seed
 from .vm import delete_network, make_data_disk, make_overlay
@@ -108,17 +108,19 @@ def cleanup_leftovers(progress: Progress) -> None:
     (run_dir() / "state.json").unlink(missing_ok=True)
 
 
-def up(progress: Progress, boot: bool = False) -> Path:
+def up(progress: Progress, boot: bool = False, target: str | None = None) -> Path:
     """Bring the box up (image built if needed); returns the inventory path.
 
     Resumes the saved booted hosts (see snapshot.py) when there are any for this
     image and set-up, unless boot; else boots the hosts and saves them for next time.
+    target (tgt, lio) names the target software in the inventory; None keeps a running
+    box's, tgt for new hosts. The hosts are the same: both are installed, neither set up.
     """
     run = run_dir()
     status = read_status()
     if status.running:
         progress("box: already running")
-        return run / "inventory.ini"
+        return _name_target(run / "inventory.ini", target, progress)
     cleanup_leftovers(progress)
     ensure_host_packages(progress)
     image = ensure_image(progress, os.environ.get("XENLAB_MIRROR"))
@@ -130,7 +132,7 @@ def up(progress: Progress, boot: bool = False) -> Path:
         try:
             snapshot.resume(run, _starting_or_alive)
             wait_ready(progress, set_clock=True, deadline=RESUME_DEADLINE_S)
-            return inventory
+            return _name_target(inventory, target or "tgt", progress)
         except BoxError as exc:
             progress(f"box: resuming the saved hosts failed ({exc}); booting them instead")
             down(progress)
@@ -141,6 +143,15 @@ def up(progress: Progress, boot: bool = False) -> Path:
         snapshot.save(run, image, key, progress)
     except (BoxError, OSError) as exc:
         progress(f"box: could not save the booted hosts ({exc}); the next up boots them again")
+    return _name_target(inventory, target or "tgt", progress)
+
+
+def _name_target(inventory: Path, target: str | None, progress: Progress) -> Path:
+    if target:
+        text = inventory.read_text()
+        if target_of(text) != target:
+            progress(f"box: the inventory names {target} as the target software")
+        inventory.write_text(with_target(text, target))
     return inventory
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xenlab.adapters.target import _DETECT, Lio, Tgt, detect_target
+from xenlab.adapters.target import _DETECT, Lio, Tgt, WantedExport, detect_target
 from xenlab.box.inventory import target_of, with_target
 from xenlab.checks import LabCheckFailed
 from xenlab.errors import XenlabError
@@ -172,3 +172,35 @@ def test_unreadable_configfs_is_one_line():
     line = failure(Lio(host).exports)
     assert line.startswith("target: expected configfs of the kernel target readable; saw ")
     assert line.endswith("rc=2 after 0.0s: grep: iscsi: Permission denied") and "\n" not in line
+
+
+def test_build_over_a_lio_lab_set_up_by_hand_only_saves_it():
+    """One-shot targetcli commands never save (targetcli saves when its shell exits):
+    build over such a lab changes nothing live, saves it, and finds the restore unit on."""
+    text = (DATA / "lio-configfs" / "box-student-default-portal.txt").read_text()
+    host, replay = replayed("target", {
+        Lio.READ: (0, text, ""),
+        f"grep -qs -- {IQN} /etc/rtslib-fb-target/saveconfig.json": (1, "", ""),
+        "targetcli saveconfig": (0, "Configuration saved to /etc/rtslib-fb-target/"
+                                    "saveconfig.json\n", ""),
+        "systemctl is-enabled rtslib-fb-targetctl": (0, "enabled\n", ""),
+    }, mode="build")
+    want = WantedExport(IQN, 1, BOX_LUN, (TEST1, TEST2), "198.51.100.3", 3260)
+    assert Lio(host).build(want) == [
+        "target: saved to /etc/rtslib-fb-target/saveconfig.json (targetcli saveconfig)"]
+    assert [c for c in replay.sent if c.startswith("targetcli")] == ["targetcli saveconfig"]
+
+
+def test_build_adds_only_the_missing_lio_acl_and_reuses_the_backstore_by_path():
+    text = (DATA / "lio-configfs" / "box-student-default-portal.txt").read_text()
+    other = "iqn.2026-11.lab:test3"
+    host, replay = replayed("target", {
+        Lio.READ: (0, text, ""),
+        f"targetcli /iscsi/{IQN}/tpg1/acls create {other}": (0, "Created Node ACL\n", ""),
+        "targetcli saveconfig": (0, "", ""),
+        "systemctl is-enabled rtslib-fb-targetctl": (0, "enabled\n", ""),
+    }, mode="build")
+    want = WantedExport(IQN, 1, BOX_LUN, (TEST1, other), "198.51.100.3", 3260)
+    assert Lio(host).build(want) == [
+        f"target: ACL for {other} (targetcli /iscsi/{IQN}/tpg1/acls create {other})",
+        "target: saved to /etc/rtslib-fb-target/saveconfig.json (targetcli saveconfig)"]

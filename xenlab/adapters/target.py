@@ -253,6 +253,9 @@ true"""
             changes.append(f"{host.name}: {what} (targetcli {' '.join(words)})")
 
         store = next((b for b in config.backstores if b.path == want.backing_store), None)
+        # targetcli's directory for configfs's plugin name (iblock_N is /backstores/block)
+        kind = {"iblock": "block", "rd_mcp": "ramdisk"}.get(store.plugin, store.plugin) \
+            if store else "block"
         name = store.name if store else "xenlab"
         if store is None:
             targetcli("/backstores/block", "create", f"name={name}", f"dev={want.backing_store}",
@@ -268,9 +271,13 @@ true"""
                 targetcli(f"{here}/portals", "delete", address, port,
                           what=f"default portal {portal} removed")
             target = LioTarget(want.iqn, (replace(target.tpgs[0], portals=()),))
+        if not target.tpgs:
+            fail(host.name, f"a target portal group on {want.iqn}", "none (made without "
+                 "targetcli? `targetcli /iscsi/<iqn> create` adds tpg1)")
         tpg = target.tpgs[0]
+        here = f"/iscsi/{want.iqn}/tpg{tpg.tag}"
         if not any(n == want.lun for n, _ in tpg.luns):
-            targetcli(f"{here}/luns", "create", f"/backstores/block/{name}", f"lun={want.lun}",
+            targetcli(f"{here}/luns", "create", f"/backstores/{kind}/{name}", f"lun={want.lun}",
                       what=f"LUN {want.lun} on {want.iqn}")
         for acl in want.acls:
             if acl not in tpg.acls:

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from xenlab.errors import InventoryError
-from xenlab.inventory import REQUIRED_LAB_VARS, box_inventory_path, load_lab, load_labs, with_hosts
+from xenlab.inventory import (
+    REQUIRED_LAB_VARS,
+    JumpHop,
+    box_inventory_path,
+    jump_hops,
+    load_lab,
+    load_labs,
+    with_hosts,
+)
 
 SHIPPED = Path(__file__).resolve().parent.parent / "inventory.ini"
 
@@ -251,6 +259,25 @@ def test_ssh_config_fills_what_the_inventory_leaves_open(tmp_path):
     assert test2.address == "172.16.31.2"  # the inventory's ansible_host wins
 
 
+def test_ssh_config_gives_jump_hosts_and_proxy_commands_unless_the_inventory_does(tmp_path):
+    from xenlab.inventory import with_ssh_config
+    path = tmp_path / "inv.ini"
+    path.write_text(SHIPPED.read_text().replace(
+        "test2 ansible_host=172.16.31.2 ",
+        "test2 ansible_host=172.16.31.2 ansible_ssh_common_args='-J root@gw' "))
+    config = tmp_path / "ssh_config"
+    config.write_text("Host test1\n  ProxyJump admin@bastion:2222\n"
+                      "Host target\n  HostName 172.16.31.3\n  ProxyCommand nc -x proxy:1080 %h %p\n")
+    lab = with_ssh_config(load_lab(path), str(config))
+    found = {h.name: (h.proxy_jump, h.proxy_command) for h in lab.hosts}
+    assert found["test1"] == ("admin@bastion:2222", None)
+    assert found["test2"] == ("root@gw", None)  # the inventory's own wins
+    assert found["target"] == (None, "nc -x proxy:1080 172.16.31.3 22")
+    config.write_text("Host target\n  ProxyCommand nc %h %p\nHost *\n  ProxyJump other\n")
+    with pytest.raises(InventoryError, match="host target: both ProxyJump and ProxyCommand apply"):
+        with_ssh_config(load_lab(path), str(config))
+
+
 def test_lab_values_are_typed_once_when_the_inventory_is_read():
     values = load_lab(SHIPPED).values
     assert (values.iscsi_port, values.iscsi_lun, values.lab_prefix) == (3260, 1, 16)
@@ -301,21 +328,63 @@ def connection_lab(tmp_path: Path, extra: str):
 
 
 @pytest.mark.parametrize("extra, cause", [
-    ("ansible_ssh_common_args='-o ProxyJump=root@192.0.2.10'",
-     "host test1: ansible_ssh_common_args 'ProxyJump=root@192.0.2.10' is not supported yet"),
-    ("ansible_ssh_extra_args='-J root@192.0.2.10'",
-     "host test1: ansible_ssh_extra_args '-J' is not supported yet"),
-    ("ansible_ssh_common_args='-o ProxyCommand=\"ssh -W %h:%p bastion\"'",
-     "host test1: ansible_ssh_common_args 'ProxyCommand=ssh -W %h:%p bastion' is not supported"),
-    ("ansible_become=true", "host test1: ansible_become is not supported yet"),
-    ("ansible_become_user=root ansible_user=student",
-     "host test1: ansible_become is not supported yet: xenlab runs every command as "
-     "ansible_user (student)"),
+    ("ansible_ssh_common_args='-o ForwardAgent=yes'",
+     "host test1: ansible_ssh_common_args 'ForwardAgent=yes' is not supported (xenlab connects "
+     "with paramiko"),
+    ("ansible_ssh_extra_args='-A'", "host test1: ansible_ssh_extra_args '-A' is not supported"),
+    ("ansible_ssh_extra_args='-J root@192.0.2.10:x'",
+     "host test1: ProxyJump 'root@192.0.2.10:x': 'root@192.0.2.10:x' is not [user@]host[:port]"),
+    ("ansible_ssh_common_args='-J a -o ProxyCommand=\"nc %h %p\"'",
+     "host test1: both ProxyJump and ProxyCommand are set"),
+    ("ansible_become=true ansible_become_method=su",
+     "host test1: ansible_become_method=su is not supported (xenlab becomes with sudo)"),
 ])
 def test_a_connection_variable_xenlab_cannot_follow_is_one_line(tmp_path, extra, cause):
     with pytest.raises(InventoryError) as failed:
         load_lab(connection_lab(tmp_path, extra))
     assert cause in str(failed.value) and "\n" not in str(failed.value)
+
+
+@pytest.mark.parametrize("extra, jump, command", [
+    ("ansible_ssh_common_args='-o ProxyJump=root@192.0.2.10'", "root@192.0.2.10", None),
+    ("ansible_ssh_extra_args='-J admin@bastion:2222,root@192.0.2.10'",
+     "admin@bastion:2222,root@192.0.2.10", None),
+    ("ansible_ssh_common_args='-Jbastion'", "bastion", None),
+    ("ansible_ssh_common_args='-o \"ProxyJump bastion\"'", "bastion", None),
+    ("ansible_ssh_common_args='-o ProxyCommand=\"ssh -W %h:%p bastion\"'", None,
+     "ssh -W %h:%p bastion"),
+    ("ansible_ssh_common_args='-o ProxyJump=none'", None, None),
+])
+def test_jump_hosts_and_proxy_commands_are_read_as_ssh_would(tmp_path, extra, jump, command):
+    test1, test2 = load_lab(connection_lab(tmp_path, extra)).xen_hosts
+    assert (test1.proxy_jump, test1.proxy_command) == (jump, command)
+    assert (test2.proxy_jump, test2.proxy_command) == (None, None)
+    if jump:
+        assert f"via {jump}" in test1.endpoint
+
+
+def test_proxy_jump_hops_are_user_host_and_port():
+    assert jump_hops("admin@bastion:2222, ssh://root@[2001:db8::1]:22,gw") == (
+        JumpHop("bastion", 2222, "admin"), JumpHop("2001:db8::1", 22, "root"), JumpHop("gw"))
+    for bad in ("", "host:0", "u@:22", "[::1]:x"):
+        with pytest.raises(ValueError, match="is not \\[user@\\]host\\[:port\\]"):
+            jump_hops(bad)
+
+
+@pytest.mark.parametrize("extra, user, password", [
+    ("ansible_become=true", "root", None),
+    ("ansible_become=yes ansible_become_user=xen ansible_become_password=s3cret-pw", "xen",
+     "s3cret-pw"),
+    ("ansible_become=true ansible_become_pass=s3cret-pw", "root", "s3cret-pw"),
+    ("ansible_become_user=root ansible_user=student", None, None),  # Ansible: no become
+    ("ansible_become=false ansible_become_password=s3cret-pw", None, None),
+])
+def test_become_is_read_as_ansible_reads_it(tmp_path, extra, user, password):
+    test1 = load_lab(connection_lab(tmp_path, extra)).xen_hosts[0]
+    assert (test1.become_user, test1.become_password) == (user, password)
+    assert "s3cret-pw" not in repr(test1) and "s3cret-pw" not in str(dict(test1.vars))
+    if password:
+        assert "s3cret-pw" in test1.secrets  # redacted from every command and output
 
 
 def test_ansibles_key_file_known_hosts_and_host_key_checking_are_followed(tmp_path, monkeypatch):

@@ -381,9 +381,6 @@ def test_each_run_keeps_its_reports_in_a_folder_of_its_own(suite):
 
 
 @pytest.mark.parametrize("option, line", [
-    ("--sudo", "ERROR: --sudo: not supported yet (xenlab runs every command as the inventory's "
-               "ansible_user; log in as root)"),
-    ("--sudo-user=admin", "ERROR: --sudo-user: not supported yet*"),
     ("--ssh-extra-args=-J bastion", "ERROR: --ssh-extra-args: not supported yet*"),
     ("--connection=docker", "ERROR: --connection=docker: not supported*"),
     ("--force-ansible", "ERROR: --force-ansible: not supported*"),
@@ -393,6 +390,19 @@ def test_testinfras_connection_options_are_refused_not_ignored(suite, option, li
     result = suite.runpytest("--inventory=lab.ini", option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([line])
+
+
+@pytest.mark.parametrize("options, user", [
+    (("--sudo",), "root"), (("--sudo-user=xen",), "xen"), (("--sudo", "--sudo-user=xen"), "xen"),
+    ((), None),
+])
+def test_testinfras_sudo_options_make_every_host_become_that_user(suite, options, user):
+    suite.makepyfile(test_lab=f"""
+        def test_become(lab):
+            assert {{h.become_user for h in lab.hosts}} == {{{user!r}}}
+        """)
+    result = suite.runpytest("--inventory=lab.ini", *options)
+    result.assert_outcomes(passed=1)
 
 
 BUILD_STEP = """Feature: A stage

@@ -11,6 +11,7 @@ from xenlab.live.console import ConsoleError, GuestConsole
 from xenlab.errors import ReadOnlyViolation
 from xenlab.inventory import HostSpec
 from xenlab.remote import PTY_CLOSED, Host
+from xenlab.remote.pty import LocalPty
 
 from .test_remote import _Server, local, sshd  # noqa: F401, F811 (sshd: a fixture)
 
@@ -65,16 +66,53 @@ def test_a_pty_command_that_writes_is_refused_in_verify_mode(tmp_path):
     assert not marker.exists()
 
 
-def test_a_sudo_host_opens_its_pty_under_sudo_n():
+def test_a_become_host_opens_its_pty_under_sudo_n():
     opened = []
 
     class Recording:
+        def exec(self, command, stdin, timeout):
+            opened.append((command, timeout))
+            return 0, b"", b""
+
         def open_pty(self, command, timeout):
             opened.append((command, timeout))
 
-    host = Host(HostSpec("h", "10.0.0.9"), transport=Recording(), sudo=True)
+    host = Host(HostSpec("h", "10.0.0.9", become_user="root"), transport=Recording())
     host.open_pty("xl console 'my guest'", timeout=4)
-    assert opened == [("sudo -n sh -c 'xl console '\"'\"'my guest'\"'\"''", 4)]
+    assert opened == [("sudo -k -n -u root -- true", 30.0),
+                      ("sudo -n -u root -- sh -c 'xl console '\"'\"'my guest'\"'\"''", 4)]
+
+
+def test_a_pty_under_sudo_with_a_password_types_it_only_after_echo_is_off():
+    """The PTY part of become with a password, on a real local PTY: the command line the
+    host would run, with `sudo ...` standing for itself as `sh -c 'read pw; ...'`: what is
+    tested is when the password is typed and that the transcript never shows it."""
+    typed = []
+
+    class LocalSudo:
+        def exec(self, command, stdin, timeout):
+            return (1, b"", b"sudo: a password is required") if "-n" in command else (0, b"", b"")
+
+        def open_pty(self, command, timeout):
+            assert "exec sudo -k -S -p '' -u root -- sh -c" in command
+            fake = command.replace("exec sudo -k -S -p '' -u root -- sh -c",
+                                   "read pw; test \"$pw\" = pw-1234 && echo pw-right; exec sh -c")
+            typed.append(fake)
+            return LocalPty(fake)
+
+    host = Host(HostSpec("h", "10.0.0.9", become_user="root", become_password="pw-1234"),
+                transport=LocalSudo())
+    pty = host.open_pty("echo console-up; cat")
+    seen = b""
+    deadline = time.monotonic() + 10
+    while b"console-up" not in seen and time.monotonic() < deadline:
+        if pty.recv_ready():
+            seen += pty.recv(4096)
+        else:
+            time.sleep(0.05)
+    pty.close()
+    assert b"console-up" in seen and b"pw-1234" not in seen  # not echoed ...
+    assert b"pw-right" in seen  # ... but read by whoever reads stdin
 
 
 def test_an_ssh_pty_runs_over_the_hosts_one_connection(sshd, monkeypatch):  # noqa: F811

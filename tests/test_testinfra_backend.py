@@ -111,6 +111,7 @@ def test_sudo_is_ours_and_only_once():
             sent.append(command)
             return 0, b"", b""
 
-    host = Host(HostSpec("h", "10.0.0.9"), transport=Recording(), sudo=True)
+    host = Host(HostSpec("h", "10.0.0.9", become_user="root"), transport=Recording())
     host.testinfra.run("ls -- %s", "a b")
-    assert sent == ["sudo -n timeout -k 5 30 sh -c 'ls -- '\"'\"'a b'\"'\"''"]
+    assert sent == ["sudo -k -n -u root -- true",
+                    "sudo -n -u root -- timeout -k 5 30 sh -c 'ls -- '\"'\"'a b'\"'\"''"]

@@ -94,14 +94,27 @@ class HostSpec:
     password: str | None = None
     lab_ip: str | None = None
     vars: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    # How the connection gets there, as OpenSSH's ProxyJump / ProxyCommand say it
+    # (from ansible_ssh_*_args or --ssh-config); None: directly.
+    proxy_jump: str | None = None
+    proxy_command: str | None = None
+    # Ansible's become (sudo): every command runs as become_user; None: as `user`.
+    become_user: str | None = None
+    become_password: str | None = None
 
     def __repr__(self) -> str:
         secret = ", password=***" if self.password else ""
-        return f"HostSpec({self.name!r}, {self.endpoint}, user={self.user!r}{secret})"
+        become = f", become={self.become_user!r}" if self.become_user else ""
+        return f"HostSpec({self.name!r}, {self.endpoint}, user={self.user!r}{become}{secret})"
 
     @property
     def endpoint(self) -> str:
-        return "local" if self.is_local else f"{self.address}:{self.port}"
+        """Where the host is reached, and through what (said in every connection error)."""
+        if self.is_local:
+            return "local"
+        via = (f" via {self.proxy_jump}" if self.proxy_jump
+               else " via ProxyCommand" if self.proxy_command else "")
+        return f"{self.address}:{self.port}{via}"
 
     @property
     def is_local(self) -> bool:
@@ -113,7 +126,7 @@ class HostSpec:
         """Values never shown: the password, and vars named like a secret (longest first)."""
         found = {v for k, v in self.vars.items()
                  if SECRET_NAME.search(k) and len(v) >= 4 and k not in _KEY_FILE_VARS}
-        found |= {self.password} if self.password else set()
+        found |= {p for p in (self.password, self.become_password) if p}
         return tuple(sorted(found, key=len, reverse=True))
 
     @property
@@ -243,9 +256,9 @@ def with_hosts(lab: Lab, hostspecs: Iterable[str]) -> Lab:
 def with_ssh_config(lab: Lab, path: str) -> Lab:
     """Apply an OpenSSH client config (testinfra's --ssh-config) to the lab's hosts.
 
-    Like `ssh -F` under the inventory's own settings: HostName, Port, User and
-    IdentityFile of the host's entry apply where the inventory sets no
-    ansible_host, ansible_port, ansible_user or key file.
+    Like `ssh -F` under the inventory's own settings: HostName, Port, User,
+    IdentityFile, ProxyJump and ProxyCommand of the host's entry apply where the
+    inventory sets no ansible_host, ansible_port, ansible_user, key file or proxy.
     """
     from xenlab.remote.sshconfig import read_ssh_config  # lazily: xenlab.remote imports us
 
@@ -258,7 +271,7 @@ def with_ssh_config(lab: Lab, path: str) -> Lab:
         if spec.is_local:
             return spec
         entry = lookup(spec.name)
-        return replace(
+        spec = replace(
             spec,
             address=entry.hostname if "ansible_host" not in spec.vars else spec.address,
             port=entry.port if entry.port is not None and "ansible_port" not in spec.vars
@@ -266,6 +279,20 @@ def with_ssh_config(lab: Lab, path: str) -> Lab:
             user=entry.user if entry.user is not None and "ansible_user" not in spec.vars
             else spec.user,
             key_file=spec.key_file or next(iter(entry.identity_files), None))
+        if spec.proxy_jump or spec.proxy_command:
+            return spec
+        if entry.proxy_jump and entry.proxy_command:
+            raise InventoryError(f"--ssh-config {path}: host {spec.name}: both ProxyJump and "
+                                 f"ProxyCommand apply; ssh would use only one of them: keep one")
+        if entry.proxy_jump:
+            try:
+                jump_hops(entry.proxy_jump)
+            except ValueError as exc:
+                raise InventoryError(f"--ssh-config {path}: host {spec.name}: ProxyJump "
+                                     f"{entry.proxy_jump!r}: {exc}") from None
+        # a ProxyCommand comes with its %-tokens expanded by paramiko, for the config's
+        # HostName (or the host's name when the config gives none)
+        return replace(spec, proxy_jump=entry.proxy_jump, proxy_command=entry.proxy_command)
     return lab.map_hosts(apply)
 
 
@@ -383,7 +410,11 @@ def _spec(where: str, host, variables) -> HostSpec:
         raise InventoryError(f"{where}: host {host.name}: ansible_port "
                              f"{values['ansible_port']!r} is not a number") from None
     local = values.get("ansible_connection") == "local"
-    _unsupported(where, host.name, values)
+    proxy_jump, proxy_command = _proxies(where, host.name, values)
+    become_user = _become(where, host.name, values)
+    become_password = next((str(merged[k]) for k in ("ansible_become_password",
+                                                     "ansible_become_pass")
+                            if merged.get(k) is not None), None)
     return HostSpec(
         name=host.name,
         address="local" if local else values.get("ansible_host", host.name),
@@ -394,31 +425,41 @@ def _spec(where: str, host, variables) -> HostSpec:
         password=password,
         lab_ip=values["lab_ip"],
         vars=MappingProxyType(values),
+        proxy_jump=proxy_jump,
+        proxy_command=proxy_command,
+        become_user=become_user,
+        become_password=become_password if become_user else None,
     )
 
 
-# Ansible's connection variables that xenlab's SSH connection cannot follow yet: refused
-# in one line naming the host, never ignored (a lab behind a jump host would otherwise
-# fail with "connection refused", or commands would run as the wrong user).
+# Ansible's connection variables: those xenlab's SSH connection follows (jump hosts and
+# proxies, host keys, become with sudo) are read here; any other is refused in one line
+# naming the host, never ignored (commands would run elsewhere or as the wrong user).
 _SSH_ARG_VARS = ("ansible_ssh_common_args", "ansible_ssh_extra_args")
 _KEY_FILE_VARS = ("ansible_ssh_private_key_file", "ansible_private_key_file")
-_HONOURED_SSH_OPTIONS = ("userknownhostsfile", "stricthostkeychecking")
+_HONOURED_SSH_OPTIONS = ("userknownhostsfile", "stricthostkeychecking", "proxyjump",
+                         "proxycommand")
 
 
 def _ssh_args(values: Mapping[str, str]
               ) -> Iterable[tuple[str, str, str | None, str | None]]:
     """(variable, word, option name in lower case, option value) for each argument of the
     host's ansible_ssh_*_args; name and value are None for a word that is no -o option
-    (`-o Name=value`, `-oName=value`, `-o 'Name value'` are)."""
+    (`-o Name=value`, `-oName=value`, `-o 'Name value'` are; `-J HOSTS` is ProxyJump)."""
     for var in _SSH_ARG_VARS:
         words = iter(shlex.split(values.get(var, "")))
         for word in words:
+            if word == "-J" or (word.startswith("-J") and len(word) > 2):
+                yield var, word, "proxyjump", word[2:] or next(words, "")
+                continue
             option = word[2:] if word.startswith("-o") and len(word) > 2 else (
                 next(words, "") if word == "-o" else None)
             if option is None:
                 yield var, word, None, None
             else:
-                name, _, value = option.replace(" ", "=", 1).partition("=")
+                # ssh_config's form: the name, then `=` or blanks, then the value
+                name, value = (re.match(r"\s*([^=\s]*)\s*=?\s*(.*)", option, re.S)
+                               .groups())
                 yield var, option, name.lower(), value
 
 
@@ -427,19 +468,79 @@ def _ssh_options(spec: HostSpec) -> dict[str, str]:
     return {name: value for _, _, name, value in _ssh_args(spec.vars) if name}
 
 
-def _unsupported(where: str, name: str, values: Mapping[str, str]) -> None:
-    """One line for a connection variable xenlab would otherwise ignore."""
-    become = values.get("ansible_become", "false").lower() not in _FALSE
-    if become or "ansible_become_user" in values:
-        raise InventoryError(
-            f"{where}: host {name}: ansible_become is not supported yet: xenlab runs every "
-            f"command as ansible_user ({values.get('ansible_user', 'root')}); log in as root")
-    for var, word, option, _ in _ssh_args(values):
+def _proxies(where: str, name: str, values: Mapping[str, str]
+             ) -> tuple[str | None, str | None]:
+    """(ProxyJump, ProxyCommand) of the host's ansible_ssh_*_args, as `ssh` takes the first
+    of each; an option xenlab does not follow is one line (no other ssh option is)."""
+    found: dict[str, str] = {}
+    for var, word, option, value in _ssh_args(values):
         if option not in _HONOURED_SSH_OPTIONS:
             raise InventoryError(
-                f"{where}: host {name}: {var} {word!r} is not supported yet (xenlab connects "
-                f"directly with paramiko: no jump host or proxy, no other ssh option; it "
-                f"honours -o UserKnownHostsFile=... and -o StrictHostKeyChecking=...)")
+                f"{where}: host {name}: {var} {word!r} is not supported (xenlab connects "
+                f"with paramiko, not the ssh command; it follows -J, -o ProxyJump=..., "
+                f"-o ProxyCommand=..., -o UserKnownHostsFile=... and "
+                f"-o StrictHostKeyChecking=...)")
+        if option in ("proxyjump", "proxycommand") and value:
+            found.setdefault(option, value)
+    jump, command = found.get("proxyjump"), found.get("proxycommand")
+    if jump is not None and jump.lower() == "none":
+        jump = None
+    if command is not None and command.lower() == "none":
+        command = None
+    if jump and command:
+        raise InventoryError(f"{where}: host {name}: both ProxyJump and ProxyCommand are set; "
+                             f"ssh would use only one of them: keep one")
+    if jump:
+        try:
+            jump_hops(jump)
+        except ValueError as exc:
+            raise InventoryError(f"{where}: host {name}: ProxyJump {jump!r}: {exc}") from None
+    return jump, command
+
+
+@dataclass(frozen=True)
+class JumpHop:
+    """One host of a ProxyJump list: [user@]host[:port] or ssh://[user@]host[:port]."""
+
+    host: str
+    port: int = 22
+    user: str | None = None
+
+
+def jump_hops(proxy_jump: str) -> tuple[JumpHop, ...]:
+    """The hops of an OpenSSH ProxyJump value, first hop first; ValueError when malformed."""
+    hops = []
+    for text in proxy_jump.split(","):
+        text = text.strip().removeprefix("ssh://")
+        user, _, rest = text.rpartition("@")
+        port = "22"
+        if rest.startswith("["):  # [v6 address]:port
+            host, _, tail = rest[1:].partition("]")
+            port = tail.removeprefix(":") or port
+        elif rest.count(":") == 1:
+            host, _, port = rest.partition(":")
+        else:
+            host = rest
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{text!r} is not [user@]host[:port]")
+        hops.append(JumpHop(host, int(port), user or None))
+    return tuple(hops)
+
+
+_BECOME_METHODS = ("sudo",)
+
+
+def _become(where: str, name: str, values: Mapping[str, str]) -> str | None:
+    """The user the host's commands run as through sudo (Ansible's ansible_become,
+    ansible_become_user: root by default), or None. Ansible ignores a become_user
+    without become, and so does this; a method other than sudo is one line."""
+    if values.get("ansible_become", "false").lower() in _FALSE:
+        return None
+    method = values.get("ansible_become_method", "sudo")
+    if method not in _BECOME_METHODS:
+        raise InventoryError(f"{where}: host {name}: ansible_become_method={method} is not "
+                             f"supported (xenlab becomes with sudo)")
+    return values.get("ansible_become_user") or "root"
 
 
 def _text(value: Any) -> str:

@@ -57,9 +57,8 @@ def evidence(pytestconfig: pytest.Config) -> Evidence:
 def hosts(lab: Lab, lab_mode: str, evidence: Evidence,
           pytestconfig: pytest.Config) -> Iterator[dict[str, Host]]:
     insecure = pytestconfig.getoption("ssh_insecure")
-    sudo = bool(pytestconfig.getoption("sudo", False))
     made = {spec.name: Host(spec, lab_mode, host_key_checking=False if insecure else None,
-                            recorder=evidence, sudo=sudo)
+                            recorder=evidence)
             for spec in lab.hosts}
     pytestconfig.stash[STATE].hosts.update(made)
     yield made

@@ -17,6 +17,7 @@ from xenlab.errors import InventoryError
 from xenlab.inventory import Lab, box_inventory_path, load_labs, with_hosts, with_ssh_config
 from xenlab.plugin.state import STATE
 from xenlab.stagelist import BY_MARKER
+from xenlab.suite import inventory_option
 
 NO_LAB = ("no lab named: pass --ansible-inventory=FILE (or --hosts=...), "
           "or start the lab-in-a-box with `python -m xenlab box up`")
@@ -37,10 +38,6 @@ def resolve_labs(config: pytest.Config) -> dict[str, Lab]:
 REFUSED = {
     "ssh_extra_args": "--ssh-extra-args: not supported yet (xenlab connects with paramiko, "
                       "not the ssh command; host keys: xenlab_known_hosts, --ssh-insecure)",
-    "sudo": "--sudo: not supported yet (xenlab runs every command as the inventory's "
-            "ansible_user; log in as root)",
-    "sudo_user": "--sudo-user: not supported yet (xenlab runs every command as the "
-                 "inventory's ansible_user; log in as root)",
     "force_ansible": "--force-ansible: not supported (xenlab reads the inventory with "
                      "ansible-core and connects itself, over SSH)",
 }
@@ -59,7 +56,7 @@ def _refuse_unsupported(config: pytest.Config) -> None:
 def _read_labs(config: pytest.Config) -> tuple[Lab, ...]:
     _refuse_unsupported(config)
     hostspecs = [h for h in (config.getoption("hosts", None) or "").split(",") if h]
-    path = (config.getoption("ansible_inventory", None)
+    path = (inventory_option(config)
             or next((q["ansible_inventory"][0] for q in map(_query, hostspecs)
                      if "ansible_inventory" in q), None)
             or box_inventory_path())
@@ -76,8 +73,15 @@ def _read_labs(config: pytest.Config) -> tuple[Lab, ...]:
     except InventoryError as exc:
         raise pytest.UsageError(str(exc)) from None
     key_file = config.getoption("ssh_identity_file", None)
-    return tuple(lab.map_hosts(lambda h: replace(h, key_file=key_file)) if key_file else lab
+    labs = tuple(lab.map_hosts(lambda h: replace(h, key_file=key_file)) if key_file else lab
                  for lab in labs)
+    # testinfra's --sudo / --sudo-user: every host becomes that user (root by default) with
+    # sudo, as if the inventory said ansible_become (its become password, if any, applies).
+    sudo_user = config.getoption("sudo_user", None)
+    if config.getoption("sudo", None) or sudo_user:
+        labs = tuple(lab.map_hosts(lambda h: replace(
+            h, become_user=sudo_user or h.become_user or "root")) for lab in labs)
+    return labs
 
 
 def _query(hostspec: str) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import shlex
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Literal
@@ -37,6 +38,8 @@ LOCAL_GRACE_S = 1.0  # the local deadline is timeout + this: a dead host fails t
 TIMEOUT_RC = 124  # timeout(1)'s exit status when the deadline passed
 MISSING_RC = 66  # read_file: the file does not exist
 SHOWN_CHARS = 160  # of a command, in one-line messages
+SUDO_TIMEOUT_S = 30.0  # asking sudo once whether it needs the become password
+SUDO_READY = "xenlab-sudo-ready"  # printed once the PTY's echo is off (see open_pty)
 
 
 @dataclass(frozen=True)
@@ -71,14 +74,14 @@ class Host:
 
     def __init__(self, spec: HostSpec, mode: Mode = "verify", known_hosts: str | None = None,
                  host_key_checking: bool | None = None, connect_timeout: float = 10.0,
-                 recorder: Recorder | None = None, transport: Transport | None = None,
-                 sudo: bool = False) -> None:
+                 recorder: Recorder | None = None, transport: Transport | None = None) -> None:
         if mode not in ("verify", "build"):
             raise ValueError(f"mode must be verify or build, not {mode!r}")
         self.spec = spec
         self.mode = mode
-        self.sudo = sudo  # testinfra's --sudo: every command through `sudo -n` (no password prompt)
         self._recorder = recorder
+        self._sudo: tuple[str, bytes] | None = None  # (prefix, stdin before the command's)
+        self._sudo_lock = threading.Lock()
         self.gone: str | None = None  # why the host stopped answering (unreachable, timed out)
         self._transport = transport or transport_for(
             spec, known_hosts=known_hosts or spec.known_hosts,
@@ -104,6 +107,40 @@ class Host:
             self._refuse_if_writes(line)
         return self._send(line, timeout, ok, input)
 
+    def become(self) -> tuple[str, bytes]:
+        """How every command of this host runs as spec.become_user (Ansible's become, with
+        sudo): the prefix, and what goes to sudo's stdin before the command's own. Asked of
+        the host once: `sudo -k -n` (NOPASSWD; -k: no credentials cached by a login) works
+        as it is; otherwise the become password through `sudo -k -S` (-k: sudo asks on
+        every command, so the password line never reaches the command instead).
+        HostUnreachable when sudo refuses: nothing could run as it should."""
+        with self._sudo_lock:
+            if self._sudo is None:
+                self._sudo = self._ask_sudo()
+            return self._sudo
+
+    def _ask_sudo(self) -> tuple[str, bytes]:
+        spec = self.spec
+        user = shlex.quote(spec.become_user or "root")
+        rc, _, err = self._transport.exec(f"sudo -k -n -u {user} -- true", None, SUDO_TIMEOUT_S)
+        if rc == 0:
+            return f"sudo -n -u {user} --", b""
+        if spec.become_password:
+            secret = spec.become_password.encode() + b"\n"
+            prefix = f"sudo -k -S -p '' -u {user} --"
+            rc, _, err = self._transport.exec(f"{prefix} true", secret, SUDO_TIMEOUT_S)
+            if rc == 0:
+                return prefix, secret
+        said = self._redact(err.decode(errors="replace")).strip().splitlines()
+        # sudo's last line is its verdict ("Sorry, try again." comes before "sudo: 1
+        # incorrect password attempt")
+        why = said[-1].strip() if said else "no answer" if rc is None else f"rc={rc}"
+        hint = "" if spec.become_password else (
+            " (set ansible_become_password, or give the user NOPASSWD in sudoers)")
+        self.gone = (f"{self.name} ({spec.endpoint}): cannot become {spec.become_user} with "
+                     f"sudo as {spec.user}: {why}{hint}")
+        raise HostUnreachable(self.gone, self.name)
+
     def _refuse_if_writes(self, line: str) -> None:
         writer = writes(line)
         if writer is not None:
@@ -114,11 +151,13 @@ class Host:
     def _send(self, line: str, timeout: float, ok: tuple[int, ...],
               input: str | bytes | None) -> Result:
         wrapped = f"timeout -k {KILL_AFTER_S} {timeout:g} sh -c {shlex.quote(line)}"
-        if self.sudo:
-            wrapped = f"sudo -n {wrapped}"
         stdin = input.encode() if isinstance(input, str) else input
         started = time.monotonic()
         try:
+            if self.spec.become_user:
+                prefix, password = self.become()
+                wrapped = f"{prefix} {wrapped}"
+                stdin = password + (stdin or b"") if password else stdin
             with ticking(f"{self.name}: `{_shown(self._redact(line))}`"):
                 rc, out, err = self._transport.exec(wrapped, stdin, timeout + LOCAL_GRACE_S)
         except HostUnreachable as exc:
@@ -177,7 +216,8 @@ class Host:
         """`command` on a PTY over this Host's own connection (`xl console NAME`): for an
         interactive program, which run() cannot drive. No deadline after it started and
         no Result: whoever types into it reads back (xenlab.live.console). In verify mode
-        `command` passes the write guard; with sudo it runs under `sudo -n`.
+        `command` passes the write guard; with become it runs under sudo (with a become
+        password: the PTY's echo is off while sudo reads it, then on again).
 
         Raises HostUnreachable when there is no connection, ConnectionError when no PTY
         opens within timeout; the Pty then raises only PTY_CLOSED exceptions (OSError,
@@ -185,8 +225,19 @@ class Host:
         """
         if self.mode == "verify":
             self._refuse_if_writes(command)
-        line = f"sudo -n sh -c {shlex.quote(command)}" if self.sudo else command
-        return self._transport.open_pty(line, timeout)
+        if not self.spec.become_user:
+            return self._transport.open_pty(command, timeout)
+        prefix, password = self.become()
+        if not password:
+            return self._transport.open_pty(f"{prefix} sh -c {shlex.quote(command)}", timeout)
+        # sudo -S reads the password from the PTY: typed only once echo is off (the
+        # marker says so), so that no transcript shows it; echo is back for the command.
+        pty = self._transport.open_pty(
+            f"stty -echo; printf '%s\\n' {SUDO_READY[:6]}''{SUDO_READY[6:]}; exec {prefix} "
+            f"sh -c {shlex.quote('stty echo; ' + command)}", timeout)
+        _read_until(pty, SUDO_READY.encode(), timeout, self.name)
+        pty.send(password)
+        return pty
 
     @functools.cached_property
     def testinfra(self) -> testinfra.host.Host:
@@ -210,6 +261,19 @@ class Host:
         for secret in self.spec.secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def _read_until(pty: Pty, marker: bytes, timeout: float, name: str) -> None:
+    seen, deadline = b"", time.monotonic() + timeout
+    while marker not in seen:
+        if time.monotonic() > deadline or pty.exit_status_ready():
+            pty.close()
+            raise ConnectionError(f"{name}: the PTY under sudo did not start within "
+                                  f"{timeout:g}s; saw {first_line(seen.decode(errors='replace'))!r}")
+        if pty.recv_ready():
+            seen += pty.recv(4096)
+        else:
+            time.sleep(0.05)  # polling the PTY; the deadline above bounds it
 
 
 def _checked(result: Result) -> Result:

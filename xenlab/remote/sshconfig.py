@@ -21,6 +21,8 @@ class SshConfigEntry:
     port: int | None
     user: str | None
     identity_files: tuple[str, ...]
+    proxy_jump: str | None = None
+    proxy_command: str | None = None  # its %-tokens already expanded by paramiko
 
 
 def read_ssh_config(path: str) -> Callable[[str], SshConfigEntry]:
@@ -32,5 +34,12 @@ def read_ssh_config(path: str) -> Callable[[str], SshConfigEntry]:
         return SshConfigEntry(hostname=entry["hostname"],
                               port=int(entry["port"]) if "port" in entry else None,
                               user=entry.get("user"),
-                              identity_files=tuple(entry.get("identityfile") or ()))
+                              identity_files=tuple(entry.get("identityfile") or ()),
+                              proxy_jump=_unless_none(entry.get("proxyjump")),
+                              proxy_command=_unless_none(entry.get("proxycommand")))
     return lookup
+
+
+def _unless_none(value: str | None) -> str | None:
+    """An option's value; None for ssh's own "none" (the option switched off)."""
+    return None if value is None or value.lower() == "none" else value

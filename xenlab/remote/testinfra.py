@@ -23,8 +23,8 @@ DEFAULT_TIMEOUT_S = 30.0  # Host.run's own default
 class XenlabBackend(BaseBackend):
     """A testinfra backend whose every command is `host.run(command)`.
 
-    Built with testinfra's sudo off: Host.sudo already puts every command
-    under `sudo -n`, and a second sudo would ask for a password. Output is what
+    Built with testinfra's sudo off: Host already puts every command under
+    sudo when the host becomes another user, and a second sudo would ask again. Output is what
     Host.run returns: decoded as UTF-8 and redacted, the text our own checks see.
     """
 

@@ -21,7 +21,7 @@ from typing import Protocol
 import paramiko
 
 from xenlab.errors import HostUnreachable, first_line
-from xenlab.inventory import HostSpec
+from xenlab.inventory import HostSpec, jump_hops
 from xenlab.remote.pty import HEIGHT, TERM, WIDTH, ChannelPty, LocalPty, Pty
 
 # The logger keeps the name it had before xenlab.remote became a package:
@@ -91,11 +91,17 @@ class ParamikoTransport:
     (loaded in memory, never written back). With host_key_checking=False any
     key is accepted, in memory only, and a warning is logged once.
     A failed connect is remembered: later calls fail at once with the same error.
+
+    `via`: the jump host's transport (ProxyJump): the connection is a `direct-tcpip`
+    channel of the jump host's connection, as `ssh -J` makes it. Otherwise a
+    ProxyCommand of the spec, or a TCP connection of our own.
     """
 
     def __init__(self, spec: HostSpec, *, known_hosts: str | None = None,
-                 host_key_checking: bool = True, connect_timeout: float = 10.0) -> None:
+                 host_key_checking: bool = True, connect_timeout: float = 10.0,
+                 via: ParamikoTransport | None = None) -> None:
         self.spec = spec
+        self.via = via
         self.known_hosts = known_hosts
         self.host_key_checking = host_key_checking
         self.connect_timeout = connect_timeout
@@ -184,6 +190,34 @@ class ParamikoTransport:
             self._client.close()
         self._client = None
         self._failure = None
+        if self.via is not None:
+            self.via.close()
+
+    def _sock(self):
+        """What the SSH session runs over: None (a TCP connection of paramiko's own), a
+        channel through the jump host, or the ProxyCommand's pipes."""
+        spec, wait = self.spec, self.connect_timeout
+        if self.via is not None:
+            try:
+                jump = self.via.client().get_transport()
+            except HostUnreachable as exc:
+                raise self._unreachable(str(exc)) from None
+            try:
+                return jump.open_channel("direct-tcpip", (spec.address, spec.port),
+                                         ("127.0.0.1", 0), timeout=wait)
+            except _SSH_ERRORS as exc:
+                raise self._unreachable(
+                    f"the jump host {self.via.spec.address}:{self.via.spec.port} could not "
+                    f"connect to {spec.address}:{spec.port}: {_why(exc, self)}") from None
+        if spec.proxy_command:
+            command = (spec.proxy_command.replace("%h", spec.address)
+                       .replace("%p", str(spec.port)).replace("%r", spec.user)
+                       .replace("%%", "%"))
+            try:
+                return _ProxyCommand(command)
+            except _SSH_ERRORS as exc:
+                raise self._unreachable(f"ProxyCommand failed: {_why(exc, self)}") from None
+        return None
 
     def _connect(self) -> paramiko.SSHClient:
         spec, wait = self.spec, self.connect_timeout
@@ -200,11 +234,12 @@ class ParamikoTransport:
             _warn_insecure()
             client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # no file: in memory
         legacy = spec.vars.get("xenlab_ssh_legacy_rsa", "false").lower() == "true"
+        sock = self._sock()
         try:
             client.connect(
                 spec.address, port=spec.port, username=spec.user, password=spec.password,
                 key_filename=spec.key_file, look_for_keys=spec.key_file is None,
-                timeout=wait, banner_timeout=wait, auth_timeout=wait,
+                timeout=wait, banner_timeout=wait, auth_timeout=wait, sock=sock,
                 # OpenSSH 5.3 (CentOS 6) rejects rsa-sha2 signatures
                 disabled_algorithms={"pubkeys": ["rsa-sha2-512", "rsa-sha2-256"]} if legacy else None)
         except _SSH_ERRORS as exc:
@@ -215,6 +250,17 @@ class ParamikoTransport:
 
     def _unreachable(self, why: str) -> HostUnreachable:
         return HostUnreachable(f"{self.spec.name} ({self.spec.endpoint}): {why}", self.spec.name)
+
+
+class _ProxyCommand(paramiko.ProxyCommand):
+    """paramiko's ProxyCommand, whose process is also reaped when closed (paramiko only
+    signals it)."""
+
+    def close(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
 
 
 _NO_HANDSHAKE = ("Error reading SSH protocol banner", "No existing session")
@@ -251,6 +297,12 @@ def _why(exc: BaseException, transport: ParamikoTransport) -> str:
                 f"xenlab_host_key_checking=false or --ssh-insecure)")
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
+    if isinstance(exc, paramiko.ChannelException):  # a jump host's direct-tcpip refused
+        return {1: "administratively prohibited (AllowTcpForwarding no?)",
+                2: "connect failed", 3: "unknown channel type",
+                4: "resource shortage"}.get(exc.code, exc.text or f"code {exc.code}")
+    if isinstance(exc, paramiko.ProxyCommandFailure):
+        return f"ProxyCommand failed: {first_line(exc.error) or exc.command}"
     return first_line(str(exc)) or type(exc).__name__
 
 
@@ -263,5 +315,20 @@ def transport_for(spec: HostSpec, *, known_hosts: str | None = None,
                   host_key_checking: bool = True, connect_timeout: float = 10.0) -> Transport:
     if spec.is_local:
         return LocalTransport()
+    via = None
+    for hop in jump_hops(spec.proxy_jump) if spec.proxy_jump else ():
+        via = ParamikoTransport(jump_spec(spec, hop, via), known_hosts=known_hosts,
+                                host_key_checking=host_key_checking,
+                                connect_timeout=connect_timeout, via=via)
     return ParamikoTransport(spec, known_hosts=known_hosts, host_key_checking=host_key_checking,
-                             connect_timeout=connect_timeout)
+                             connect_timeout=connect_timeout, via=via)
+
+
+def jump_spec(spec: HostSpec, hop, before) -> HostSpec:
+    """A jump host of `spec` as a host to connect to: its user from the ProxyJump entry,
+    else the lab host's (ssh would take the local user: Ansible users write user@); the
+    lab host's key file and known_hosts (one key for the lab, as with `ssh -i KEY -J`).
+    Its own ProxyJump is the hops before it."""
+    return HostSpec(name=f"jump host {hop.host}", address=hop.host, port=hop.port,
+                    user=hop.user or spec.user, key_file=spec.key_file,
+                    vars=spec.vars, proxy_jump=before.spec.endpoint if before else None)

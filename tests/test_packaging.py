@@ -46,7 +46,10 @@ def wheel(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def venv(wheel: Path, tmp_path_factory) -> Path:
     """A fresh environment with the wheel installed (its `bin`)."""
-    root = tmp_path_factory.mktemp("venv") / "env"
+    return fresh_venv(wheel, tmp_path_factory.mktemp("venv") / "env")
+
+
+def fresh_venv(wheel: Path, root: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
     site = Path(subprocess.run([root / "bin" / "python", "-c",
                                 "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -58,6 +61,19 @@ def venv(wheel: Path, tmp_path_factory) -> Path:
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return root / "bin"
+
+
+@pytest.fixture(scope="module")
+def venv_with_pytest_ansible(wheel: Path, tmp_path_factory) -> Path:
+    """Like `venv`, with pytest-ansible installed beside xenlab (from the package index
+    pip is configured with: the one test here that needs it)."""
+    bin_dir = fresh_venv(wheel, tmp_path_factory.mktemp("venv-ansible") / "env")
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(bin_dir / "python"),
+                           "install", "-q", "pytest-ansible"],
+                          capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        pytest.skip(f"pytest-ansible cannot be installed here: {done.stderr.strip()[-300:]}")
+    return bin_dir
 
 
 def elsewhere(tmp_path: Path, bin_dir: Path, *command: str, env: dict | None = None):
@@ -122,6 +138,31 @@ def test_xenlab_run_without_a_lab_is_one_line(venv, tmp_path):
     proc = elsewhere(tmp_path, venv, "xenlab", "run")
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout[-2000:]
     assert len(proc.stderr.strip().splitlines()) == 1 and "no lab named" in proc.stderr
+
+
+@pytest.mark.parametrize("option", ["--inventory", "--ansible-inventory"])
+def test_the_suite_runs_beside_pytest_ansible(venv_with_pytest_ansible, tmp_path, option):
+    """pytest-ansible defines --inventory and --ansible-inventory, testinfra
+    --ansible-inventory, xenlab --inventory: all name the inventory, and pytest starts
+    with the three registered; either option names the lab, after a space."""
+    bin_dir = venv_with_pytest_ansible
+    collected = elsewhere(tmp_path, bin_dir, "xenlab", "run", "--collect-only")
+    assert collected.returncode == 0, collected.stdout[-2000:] + collected.stderr[-2000:]
+    assert re.search(r"plugins: .*\bansible-\d", collected.stdout), collected.stdout[:1500]
+    assert len(re.findall(r"<Function test_", collected.stdout)) == 9
+    inventory = tmp_path / "my lab" / "lab.ini"
+    inventory.parent.mkdir()
+    inventory.write_text(LOCAL_LAB)
+    proc = elsewhere(tmp_path, bin_dir, "xenlab", "run", option, str(inventory),
+                     "-m", "stage1_target", "-rA")
+    text = proc.stdout + proc.stderr
+    assert re.search(r"\b1 (passed|failed), 8 deselected", text), text[-3000:]
+    assert "target$ " in text  # the inventory's target (this machine) was asked
+    # pytest-ansible's own default (Ansible's ['/etc/ansible/hosts']) names no lab
+    nothing = elsewhere(tmp_path, bin_dir, "xenlab", "run", "-m", "not migration")
+    assert nothing.returncode == pytest.ExitCode.USAGE_ERROR, nothing.stdout[-2000:]
+    assert (len(nothing.stderr.strip().splitlines()) == 1
+            and "no lab named" in nothing.stderr), nothing.stderr[-2000:]
 
 
 def test_another_projects_tests_see_no_xenlab(venv, tmp_path):

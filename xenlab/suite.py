@@ -17,6 +17,18 @@ import pytest
 PACKAGE = "xenlab.steps"
 
 
+INVENTORY_DEST = "ansible_inventory"  # testinfra's, pytest-ansible's and our option
+
+
+def inventory_option(config: pytest.Config) -> str | None:
+    """The inventory the run names (--inventory / --ansible-inventory), or None.
+
+    pytest-ansible's option, when it owns the name, defaults to Ansible's host list
+    (a list, ['/etc/ansible/hosts']): a default, not a lab named by the user."""
+    value = config.getoption(INVENTORY_DEST, None)
+    return value if isinstance(value, str) and value else None
+
+
 def suite_dir() -> Path | None:
     """The suite's step modules: the installed package, else a checkout's steps/."""
     try:
@@ -42,7 +54,7 @@ def is_lab_run(config: pytest.Config) -> bool:
 
 
 def _names_a_lab_or_the_suite(config: pytest.Config) -> bool:
-    if config.getoption("ansible_inventory", None) or config.getoption("hosts", None):
+    if inventory_option(config) or config.getoption("hosts", None):
         return True
     suite = suite_dir()
     for arg in config.args:

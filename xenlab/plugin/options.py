@@ -2,19 +2,44 @@
 xenlab.stagelist, so that --strict-markers catches a mistyped Gherkin tag)."""
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from xenlab.stagelist import marker_lines
-from xenlab.suite import is_lab_run
+from xenlab.suite import INVENTORY_DEST, is_lab_run
+
+
+_HANDLER = "xenlab_inventory"
+
+
+def _merge_inventory_options(container, action, conflicting) -> None:
+    """argparse's conflict handler for option groups made after xenlab's: an option for
+    the Ansible inventory (dest ansible_inventory) that another plugin also defines takes
+    the name over, as argparse's "resolve" does; any other clash stays an error.
+
+    Three plugins name the inventory: testinfra (--ansible-inventory), pytest-ansible
+    (--inventory, --ansible-inventory) and xenlab (--inventory), all for the same value.
+    Without this, pytest with pytest-ansible installed beside testinfra does not start
+    (argparse: "conflicting option string"; pytest-testinfra issue #58)."""
+    if action.dest == INVENTORY_DEST and all(a.dest == INVENTORY_DEST for _, a in conflicting):
+        return container._handle_conflict_resolve(action, conflicting)
+    return container._handle_conflict_error(action, conflicting)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # Groups made from now on (testinfra's, pytest-ansible's, ours) merge the inventory
+    # options; the checkout's pytest.ini and `xenlab run` load xenlab first (-p).
+    if not hasattr(argparse._ActionsContainer, f"_handle_conflict_{_HANDLER}"):
+        setattr(argparse._ActionsContainer, f"_handle_conflict_{_HANDLER}",
+                _merge_inventory_options)
+    parser.optparser.conflict_handler = _HANDLER
     group = parser.getgroup("xenlab", "xenlab lab")
     group.addoption("--lab-mode", choices=("verify", "build"), default="verify",
                     help="verify: read only (default); build: steps may change the hosts")
     group.addoption("--allow-destructive", action="store_true",
                     help="let build mode partition and format the shared disk")
-    group.addoption("--inventory", dest="ansible_inventory", metavar="PATH",
+    group.addoption("--inventory", dest=INVENTORY_DEST, metavar="PATH",
                     help="the lab's Ansible inventory (same as --ansible-inventory)")
     group.addoption("--migration-data", metavar="PATH",
                     help="where the migrations' figures and probe timelines go, as JSON "

@@ -439,3 +439,22 @@ def test_a_build_step_in_verify_mode_reads_build_only_never_passed(suite, mode, 
     assert steps == {"Given the target is configured": shown,
                      "Then the target lists the disk": "passed"}
     result.stdout.fnmatch_lines([f"{shown}* Given the target is configured"])
+
+
+@pytest.mark.parametrize("option", ["--ansible-inventory", "--inventory"])
+def test_an_inventory_outside_the_checkout_given_after_a_space_runs_the_suite(tmp_path, option):
+    """pytest takes `PATH` after an option it does not know yet for the directory to run
+    in; the plugin collects the suite there all the same, not the project's own tests."""
+    import subprocess
+    import sys
+
+    inventory = tmp_path / "my lab" / "lab.ini"
+    inventory.parent.mkdir()
+    inventory.write_text(LOCAL_LAB)
+    proc = subprocess.run([sys.executable, "-m", "pytest", option, str(inventory), "-m",
+                           "stage1_target", "-p", "no:cacheprovider", "-rA", "--results",
+                           str(tmp_path / "results.json")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert "collected 9 items / 8 deselected / 1 selected" in proc.stdout, proc.stdout[-3000:]
+    assert re.search(r"\b1 (passed|failed), 8 deselected", proc.stdout), proc.stdout[-3000:]
+    assert "target$ " in proc.stdout  # a command ran on the inventory's target (here)

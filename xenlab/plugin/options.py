@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from xenlab.stagelist import marker_lines
-from xenlab.suite import INVENTORY_DEST, is_lab_run
+from xenlab.suite import INVENTORY_DEST, inventory_option, is_lab_run, suite_dir
 
 
 _HANDLER = "xenlab_inventory"
@@ -70,6 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in marker_lines():
         config.addinivalue_line("markers", line)
+    _collect_the_suite_where_pytest_guessed_wrong(config)
     # Live progress of long steps (the logger xenlab.progress, with the time of day) in a
     # lab run, normal or verbose; -q is pytest's quiet output. Set before pytest's logging
     # plugin reads it (its pytest_configure is trylast).
@@ -79,3 +80,16 @@ def pytest_configure(config: pytest.Config) -> None:
         if not (config.option.log_cli_format or config.getini("log_cli_format")):
             config.option.log_cli_format = "%(asctime)s %(message)s"
             config.option.log_cli_date_format = "%H:%M:%S"
+
+
+def _collect_the_suite_where_pytest_guessed_wrong(config: pytest.Config) -> None:
+    """`pytest --inventory PATH` (a space, not `=`) in a checkout: pytest settles its
+    rootdir and settings before any plugin's options are known, so it takes PATH for a
+    directory to run in, finds no settings there, and would collect the whole checkout
+    (the project's own tests too). A run that names a lab, no settings and no test
+    paths collects the suite instead; `--inventory=PATH` and `xenlab run` never get here."""
+    suite = suite_dir()
+    if (config.args_source is pytest.Config.ArgsSource.INVOCATION_DIR
+            and config.inipath is None and suite is not None
+            and (inventory_option(config) or config.getoption("hosts", None))):
+        config.args = [str(suite)]

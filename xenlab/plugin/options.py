@@ -91,5 +91,7 @@ def _collect_the_suite_where_pytest_guessed_wrong(config: pytest.Config) -> None
     suite = suite_dir()
     if (config.args_source is pytest.Config.ArgsSource.INVOCATION_DIR
             and config.inipath is None and suite is not None
+            # the guess: a rootdir beside the directory pytest runs in, not above it
+            and not config.invocation_params.dir.is_relative_to(config.rootpath)
             and (inventory_option(config) or config.getoption("hosts", None))):
         config.args = [str(suite)]

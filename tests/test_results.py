@@ -76,6 +76,24 @@ def test_the_grid_blames_the_host_a_failure_names_and_passes_the_others():
     assert grid[3] == {"target": "skipped", "test1": "skipped", "test2": "skipped"}
 
 
+def test_a_host_a_failed_stage_never_reached_is_not_checked_not_uninvolved():
+    """Every host unreachable: stage 4 stops at test1 and never tries test2; stage 1 checks
+    only the target, so the Xen hosts are not involved in it."""
+    tests = [record(1, "failed", hosts=("target",), failure="target (x): no SSH answer",
+                    failed_host="target"),
+             record(4, "failed", hosts=("test1",), failure="test1 (x): no SSH answer",
+                    failed_host="test1")]
+    entry = document(tests)["labs"]["box"]
+    grid = r.grid(entry)
+    assert grid[1] == {"target": "failed", "test1": "-", "test2": "-"}
+    assert grid[4] == {"target": "-", "test1": "failed", "test2": "not checked"}
+    from xenlab.report.html import grid_html
+    page = grid_html(entry)
+    assert ('title="not checked on test2: the stage stopped at its first failure (on test1) '
+            'before it reached this host">not checked</td>') in page
+    assert page.count(">not involved<") == 3
+
+
 def test_a_failure_that_names_no_host_counts_against_the_host_of_the_failed_step():
     tests = [record(5, "failed", hosts=("test1",), failure="AssertionError: no bridge")]
     assert r.grid(document(tests)["labs"]["box"])[5]["test1"] == "failed"

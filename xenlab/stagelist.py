@@ -14,10 +14,13 @@ class Stage:
     marker: str
     title: str
     depends: tuple[int, ...]  # direct prerequisites
+    # the roles whose hosts the stage checks (the reports' words): a host of these that a
+    # failed stage never reached was not checked; any other host is not involved
+    checks: tuple[str, ...] = ("Xen host",)
 
 
 STAGES = (
-    Stage(1, "stage1_target", "iSCSI target exports the LUN", ()),
+    Stage(1, "stage1_target", "iSCSI target exports the LUN", (), ("iSCSI target",)),
     Stage(2, "stage2_initiators", "both Xen hosts log in to the target", (1,)),
     Stage(3, "stage3_partition", "partition and filesystem on the shared disk", (2,)),
     Stage(4, "stage4_xen", "Xen dom0 on both hosts", ()),

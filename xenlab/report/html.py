@@ -15,7 +15,7 @@ from xenlab.report.topology import topology_svg
 from xenlab.stagelist import BY_NUMBER, STAGES
 
 COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "skipped": "#ef6c00",
-           r.NOT_INVOLVED: "#9e9e9e", "not run": "#9e9e9e", "build only": "#607d8b"}
+           r.NOT_INVOLVED: "#9e9e9e", r.NOT_CHECKED: "#bdbdbd", "not run": "#9e9e9e", "build only": "#607d8b"}
 STYLE = """
 <style>
 .xenlab table { border-collapse: collapse; margin: 0.4em 0 1em 0; }
@@ -30,10 +30,18 @@ STYLE = """
 """
 
 
-def status_cell(status: str) -> str:
+def status_cell(status: str, why: str = "") -> str:
     word = "not involved" if status == r.NOT_INVOLVED else status
-    return (f'<td class="cell {escape(status)}" style="background:{COLOURS.get(status, "#666")}"'
-            f'>{escape(word)}</td>')
+    title = f' title="{escape(why)}"' if why else ""
+    css = status.replace(" ", "-")
+    return (f'<td class="cell {escape(css)}" style="background:{COLOURS.get(status, "#666")}"'
+            f'{title}>{escape(word)}</td>')
+
+
+def _why_not_checked(row: dict[str, str], host: str) -> str:
+    failed = [h for h, status in row.items() if status == "failed"]
+    return (f"not checked on {host}: the stage stopped at its first failure"
+            + (f" (on {', '.join(failed)})" if failed else "") + " before it reached this host")
 
 
 def grid_html(entry: dict[str, Any]) -> str:
@@ -42,7 +50,8 @@ def grid_html(entry: dict[str, Any]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in hosts)
     rows = "".join(
         f"<tr><td>{n}. {escape(BY_NUMBER[n].title)}</td>"
-        + "".join(status_cell(row[h]) for h in hosts) + "</tr>"
+        + "".join(status_cell(row[h], _why_not_checked(row, h) if row[h] == r.NOT_CHECKED
+                              else "") for h in hosts) + "</tr>"
         for n, row in table.items())
     return (f'<table id="xenlab-grid"><tr><th>stage</th>{head}</tr>{rows}</table>'
             if rows else "<p>No stage ran.</p>")

@@ -7,7 +7,8 @@ from typing import Any
 from xenlab.stagelist import STAGES
 
 OUTCOMES = ("failed", "skipped", "passed")  # worst first
-NOT_INVOLVED = "-"
+NOT_INVOLVED = "-"  # a host the stage does not check
+NOT_CHECKED = "not checked"  # a host the stage checks, never reached: the stage failed first
 
 
 def stage_outcomes(tests: list[dict[str, Any]]) -> dict[int, str]:
@@ -23,13 +24,16 @@ def stage_outcomes(tests: list[dict[str, Any]]) -> dict[int, str]:
 
 
 def grid(entry: dict[str, Any]) -> dict[int, dict[str, str]]:
-    """Stage -> host -> passed / failed / skipped / "-" (the stage ran nothing there).
+    """Stage -> host -> passed / failed / skipped / "not checked" / "-".
 
     A failure counts against every host its failed checks name (else the host its
     error is about); when it names none, against the host of the last command of the
-    failed step; when that is unknown too, against every host.
+    failed step; when that is unknown too, against every host. A host of the roles the
+    stage checks that a failed stage never reached (it stopped at the first failure)
+    is "not checked"; "-": a host the stage does not check, and did not touch.
     """
     hosts = [h["name"] for h in entry["lab"]["hosts"]]
+    roles = {h["name"]: set(h.get("roles") or ()) for h in entry["lab"]["hosts"]}
     table: dict[int, dict[str, str]] = {}
     for stage in STAGES:
         tests = [t for t in entry["tests"] if t.get("stage") == stage.number]
@@ -48,6 +52,9 @@ def grid(entry: dict[str, Any]) -> dict[int, dict[str, str]]:
             if test["outcome"] == "failed":
                 for host in _blamed(test) or hosts:
                     row[host] = "failed"
+                for host in hosts:
+                    if row[host] == NOT_INVOLVED and roles[host] & set(stage.checks):
+                        row[host] = NOT_CHECKED
         table[stage.number] = row
     return table
 

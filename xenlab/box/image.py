@@ -26,6 +26,7 @@ PACKAGES = (
     "linux-image-amd64", "initramfs-tools", "kmod", "udev", "systemd-sysv",
     "xen-hypervisor-4.17-amd64", "xen-utils-4.17",
     "openssh-server", "open-iscsi", "tgt", "targetcli-fb", "dbus",
+    "sudo",  # for inventories that log in as a user and become root (ansible_become)
     "bridge-utils", "iproute2", "ifupdown", "netbase", "iputils-ping",
     "busybox-static", "e2fsprogs", "fdisk", "procps", "util-linux",
 )

@@ -18,7 +18,7 @@ from pathlib import Path
 from .host import BoxError, sh
 from .image import BaseImage
 from .paths import BRIDGE, NETNS, PREFIX
-from .seed import VmIdentity
+from .seed import LAB_NET, LAB_PREFIX, VmIdentity
 
 CLONE_NEWNET = 0x40000000
 TUNSETIFF = 0x400454CA
@@ -37,7 +37,14 @@ TARGET_MEM_MIB = 384
 DATA_DISK_BYTES = 5378310144
 
 
+# In the root namespace, while the box is up: the lab network is unreachable from this
+# machine, so that nothing here can send a packet for a lab address out of the default
+# route (the lab exists only inside NETNS and the VMs).
+LAB_ROUTE = ("unreachable", f"{LAB_NET}.0/{LAB_PREFIX}")
+
+
 def create_network() -> None:
+    sh(["ip", "route", "replace", *LAB_ROUTE])
     sh(["ip", "netns", "add", NETNS])
     sh(["ip", "-n", NETNS, "link", "set", "lo", "up"])
     sh(["ip", "-n", NETNS, "link", "add", BRIDGE, "type", "bridge"])
@@ -45,7 +52,10 @@ def create_network() -> None:
 
 
 def delete_network() -> None:
-    """Delete the namespace (its bridge and taps go with it) and stray links."""
+    """Delete the namespace (its bridge and taps go with it), stray links, and the
+    unreachable route for the lab network."""
+    if sh(["ip", "route", "show", "type", LAB_ROUTE[0], LAB_ROUTE[1]], check=False).stdout.strip():
+        sh(["ip", "route", "del", *LAB_ROUTE], check=False)
     names = sh(["ip", "netns", "list"], check=False).stdout.split()
     for name in names:
         if name.startswith(PREFIX + "-"):

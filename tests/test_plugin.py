@@ -441,20 +441,30 @@ def test_a_build_step_in_verify_mode_reads_build_only_never_passed(suite, mode, 
     result.stdout.fnmatch_lines([f"{shown}* Given the target is configured"])
 
 
+@pytest.mark.parametrize("where", ["tmp", "beside the checkout"])
 @pytest.mark.parametrize("option", ["--ansible-inventory", "--inventory"])
-def test_an_inventory_outside_the_checkout_given_after_a_space_runs_the_suite(tmp_path, option):
+def test_an_inventory_outside_the_checkout_given_after_a_space_runs_the_suite(tmp_path, option,
+                                                                             where):
     """pytest takes `PATH` after an option it does not know yet for the directory to run
-    in; the plugin collects the suite there all the same, not the project's own tests."""
+    in, and settles its rootdir there (or above both, when PATH and the checkout share a
+    parent directory); the plugin collects the suite all the same, not the project's own
+    tests."""
+    import shutil
     import subprocess
     import sys
 
-    inventory = tmp_path / "my lab" / "lab.ini"
-    inventory.parent.mkdir()
-    inventory.write_text(LOCAL_LAB)
-    proc = subprocess.run([sys.executable, "-m", "pytest", option, str(inventory), "-m",
-                           "stage1_target", "-p", "no:cacheprovider", "-rA", "--results",
-                           str(tmp_path / "results.json")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    base = tmp_path if where == "tmp" else ROOT.parent / f".xenlab-test-{os.getpid()}"
+    inventory = base / "my lab" / "lab.ini"
+    try:
+        inventory.parent.mkdir(parents=True)
+        inventory.write_text(LOCAL_LAB)
+        proc = subprocess.run([sys.executable, "-m", "pytest", option, str(inventory), "-m",
+                               "stage1_target", "-p", "no:cacheprovider", "-rA", "--results",
+                               str(tmp_path / "results.json")], cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)
+    finally:
+        if base != tmp_path:
+            shutil.rmtree(base, ignore_errors=True)
     assert "collected 9 items / 8 deselected / 1 selected" in proc.stdout, proc.stdout[-3000:]
     assert re.search(r"\b1 (passed|failed), 8 deselected", proc.stdout), proc.stdout[-3000:]
     assert "target$ " in proc.stdout  # a command ran on the inventory's target (here)

@@ -86,12 +86,14 @@ def _collect_the_suite_where_pytest_guessed_wrong(config: pytest.Config) -> None
     """`pytest --inventory PATH` (a space, not `=`) in a checkout: pytest settles its
     rootdir and settings before any plugin's options are known, so it takes PATH for a
     directory to run in, finds no settings there, and would collect the whole checkout
-    (the project's own tests too). A run that names a lab, no settings and no test
-    paths collects the suite instead; `--inventory=PATH` and `xenlab run` never get here."""
+    (the project's own tests too). A run that names its inventory that way, with no
+    settings and no test paths, collects the suite instead; `--inventory=PATH` and
+    `xenlab run` never get here."""
+    inventory = inventory_option(config)
     suite = suite_dir()
-    if (config.args_source is pytest.Config.ArgsSource.INVOCATION_DIR
-            and config.inipath is None and suite is not None
-            # the guess: a rootdir beside the directory pytest runs in, not above it
-            and not config.invocation_params.dir.is_relative_to(config.rootpath)
-            and (inventory_option(config) or config.getoption("hosts", None))):
+    if (inventory and suite is not None and config.inipath is None
+            and config.args_source is pytest.Config.ArgsSource.INVOCATION_DIR
+            # the guess: the inventory given as a word of its own, which pytest took for
+            # a path when it settled its rootdir (a rootdir above the checkout, or beside)
+            and inventory in config.invocation_params.args):
         config.args = [str(suite)]

@@ -281,18 +281,11 @@ def with_ssh_config(lab: Lab, path: str) -> Lab:
             key_file=spec.key_file or next(iter(entry.identity_files), None))
         if spec.proxy_jump or spec.proxy_command:
             return spec
-        if entry.proxy_jump and entry.proxy_command:
-            raise InventoryError(f"--ssh-config {path}: host {spec.name}: both ProxyJump and "
-                                 f"ProxyCommand apply; ssh would use only one of them: keep one")
-        if entry.proxy_jump:
-            try:
-                jump_hops(entry.proxy_jump)
-            except ValueError as exc:
-                raise InventoryError(f"--ssh-config {path}: host {spec.name}: ProxyJump "
-                                     f"{entry.proxy_jump!r}: {exc}") from None
         # a ProxyCommand comes with its %-tokens expanded by paramiko, for the config's
         # HostName (or the host's name when the config gives none)
-        return replace(spec, proxy_jump=entry.proxy_jump, proxy_command=entry.proxy_command)
+        jump, command = _proxy_pair(f"--ssh-config {path}: host {spec.name}",
+                                    entry.proxy_jump, entry.proxy_command, both="apply")
+        return replace(spec, proxy_jump=jump, proxy_command=command)
     return lab.map_hosts(apply)
 
 
@@ -482,19 +475,25 @@ def _proxies(where: str, name: str, values: Mapping[str, str]
                 f"-o StrictHostKeyChecking=...)")
         if option in ("proxyjump", "proxycommand") and value:
             found.setdefault(option, value)
-    jump, command = found.get("proxyjump"), found.get("proxycommand")
-    if jump is not None and jump.lower() == "none":
-        jump = None
-    if command is not None and command.lower() == "none":
-        command = None
+    return _proxy_pair(f"{where}: host {name}", found.get("proxyjump"),
+                       found.get("proxycommand"), both="are set")
+
+
+def _proxy_pair(about: str, jump: str | None, command: str | None, both: str
+                ) -> tuple[str | None, str | None]:
+    """(ProxyJump, ProxyCommand) as given, ssh's "none" read as unset; both set, or a
+    ProxyJump that is no [user@]host[:port] list, is one line starting with `about`
+    (`both`: how the line says they were both given)."""
+    jump = None if jump is None or jump.lower() == "none" else jump
+    command = None if command is None or command.lower() == "none" else command
     if jump and command:
-        raise InventoryError(f"{where}: host {name}: both ProxyJump and ProxyCommand are set; "
-                             f"ssh would use only one of them: keep one")
+        raise InventoryError(f"{about}: both ProxyJump and ProxyCommand {both}; ssh would "
+                             f"use only one of them: keep one")
     if jump:
         try:
             jump_hops(jump)
         except ValueError as exc:
-            raise InventoryError(f"{where}: host {name}: ProxyJump {jump!r}: {exc}") from None
+            raise InventoryError(f"{about}: ProxyJump {jump!r}: {exc}") from None
     return jump, command
 
 

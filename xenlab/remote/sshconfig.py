@@ -21,7 +21,7 @@ class SshConfigEntry:
     port: int | None
     user: str | None
     identity_files: tuple[str, ...]
-    proxy_jump: str | None = None
+    proxy_jump: str | None = None  # as written ("none" too: the inventory reads it)
     proxy_command: str | None = None  # its %-tokens already expanded by paramiko
 
 
@@ -35,11 +35,7 @@ def read_ssh_config(path: str) -> Callable[[str], SshConfigEntry]:
                               port=int(entry["port"]) if "port" in entry else None,
                               user=entry.get("user"),
                               identity_files=tuple(entry.get("identityfile") or ()),
-                              proxy_jump=_unless_none(entry.get("proxyjump")),
-                              proxy_command=_unless_none(entry.get("proxycommand")))
+                              proxy_jump=entry.get("proxyjump"),
+                              proxy_command=entry.get("proxycommand"))
     return lookup
 
-
-def _unless_none(value: str | None) -> str | None:
-    """An option's value; None for ssh's own "none" (the option switched off)."""
-    return None if value is None or value.lower() == "none" else value

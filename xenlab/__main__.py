@@ -1,5 +1,5 @@
 """Command line (`xenlab`, or `python -m xenlab`): `run [pytest options]`, the suite against
-a lab from any directory; `box up|down|reset|status|ssh NAME|console NAME|setup|
+a lab from any directory; `box up|down|reset|status|reboot NAME|ssh NAME|console NAME|setup|
 class-inventory N`, the lab-in-a-box."""
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     p = verbs.add_parser("class-inventory", help="write an inventory listing the running box as "
                          "N labs (class mode, verify without migration), print its path")
     p.add_argument("labs", type=int, help="how many labs (lab1 ... labN)")
+    p = verbs.add_parser("reboot", help="reboot a host from inside (systemctl reboot) and wait "
+                         "until it is back")
+    p.add_argument("name", choices=("target", "test1", "test2"))
     for verb in ("ssh", "console"):
         p = verbs.add_parser(verb, help=f"{verb} into a host")
         p.add_argument("name", choices=("target", "test1", "test2"))
@@ -60,6 +63,8 @@ def run_box(args: argparse.Namespace) -> int:
             if args.verb == "reset":
                 lifecycle.down(progress)
             print(lifecycle.up(progress, boot=args.boot, target=args.target))
+        elif args.verb == "reboot":
+            lifecycle.reboot(progress, args.name)
         elif args.verb == "down":
             lifecycle.down(progress)
         elif args.verb == "status":

@@ -17,7 +17,8 @@ from .host import BoxError, Progress
 from .image import BaseImage, ensure_image
 from .inventory import target_of, with_target, write_inventory
 from .paths import PREFIX, run_dir, state_root
-from .seed import IDENTITIES, VmIdentity, ensure_keypair, known_hosts_line, write_seed
+from .seed import (IDENTITIES, LAB_NET, LAB_PREFIX, VmIdentity, ensure_keypair,
+                   known_hosts_line, write_seed)
 from .vm import delete_network, make_data_disk, make_overlay
 
 HOST_PACKAGES = {"qemu-system-x86_64": "qemu-system-x86", "qemu-img": "qemu-utils",
@@ -202,16 +203,20 @@ def _ready_check(vm: VmIdentity, set_clock: bool = False) -> list[str]:
     # (xenstored is up). Not the whole boot: gettys and timers may still start.
     # A resumed host's clock stood still while it was saved; its RTC did not.
     check = "hwclock --hctosys && " if set_clock else ""
-    check += "systemctl is-active --quiet networking && ip -4 -o addr show eth0 | grep -q inet"
+    # The lab address on eth0 (fresh) or wherever the lab put it (on the bridge, after a reboot
+    # of a built lab).
+    check += ("systemctl is-active --quiet networking && "
+              f"ip -4 -o addr show to {LAB_NET}.0/{LAB_PREFIX} | grep -q inet")
     if vm.name != "target":
         check += " && xl info >/dev/null"
     return ssh_command(vm, check)
 
 
 def wait_ready(progress: Progress, set_clock: bool = False,
-               deadline: float = BOOT_DEADLINE_S) -> None:
-    """Return when every host answers over SSH and is ready for the lab (checked at once)."""
-    pending = {vm.name: vm for vm in IDENTITIES}
+               deadline: float = BOOT_DEADLINE_S, names: tuple[str, ...] = ()) -> None:
+    """Return when every host (or those named) answers over SSH and is ready for the lab
+    (checked at once)."""
+    pending = {vm.name: vm for vm in IDENTITIES if not names or vm.name in names}
 
     def probe(vm: VmIdentity) -> tuple[str, subprocess.CompletedProcess | None]:
         try:
@@ -236,8 +241,9 @@ def wait_ready(progress: Progress, set_clock: bool = False,
                     progress(f"{name}: answers over SSH, ready")
                     del pending[name]
                 else:
-                    err = ((proc.stderr.strip().splitlines() if proc else None)
-                           or [f"no answer within {READY_PROBE_S:g} s"])[-1]
+                    err = ((proc.stderr.strip().splitlines() if proc else
+                            [f"no answer within {READY_PROBE_S:g} s"])
+                           or [f"not ready (check exited {proc.returncode})"])[-1]
                     seen.append(f"{name}: {err} (console: {_tail(name)})")
         return not pending, "; ".join(seen)
 
@@ -245,6 +251,47 @@ def wait_ready(progress: Progress, set_clock: bool = False,
         wait_for(check, timeout=deadline, interval=1.0, what="box hosts ready")
     except WaitTimeout as exc:
         raise BoxError(str(exc)) from None
+
+
+def _boot_id(vm: VmIdentity) -> str | None:
+    """The kernel's id of the host's current boot (new at every boot); None: no answer."""
+    try:
+        proc = subprocess.run(ssh_command(vm, "cat /proc/sys/kernel/random/boot_id"),
+                              capture_output=True, text=True, timeout=READY_PROBE_S,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def reboot(progress: Progress, name: str) -> None:
+    """Reboot one host from inside (`systemctl reboot`, as an operator does) and return when
+    it is back and ready. QEMU restarts the machine in the same process; it boots what
+    it booted first (the kernel and Xen given to QEMU)."""
+    vm = next(v for v in IDENTITIES if v.name == name)
+    before = _boot_id(vm)
+    if before is None:
+        raise BoxError(f"{name}: does not answer over SSH; is the box up?")
+    progress(f"{name}: systemctl reboot")
+    try:  # the connection may drop before ssh sees the answer: the boot id tells
+        subprocess.run(ssh_command(vm, "systemctl reboot"), capture_output=True,
+                       timeout=READY_PROBE_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        pass
+
+    def booted_again() -> tuple[bool, str]:
+        if not read_status().vms.get(name):
+            raise BoxError(f"{name}: QEMU exited during the reboot; see "
+                           f"{run_dir() / (name + '.log')}: {_tail(name)}")
+        now = _boot_id(vm)
+        return (now is not None and now != before,
+                f"boot id {now or 'not answering'} (before {before}); console: {_tail(name)}")
+
+    try:
+        wait_for(booted_again, timeout=BOOT_DEADLINE_S, interval=2.0, what=f"{name} rebooted")
+    except WaitTimeout as exc:
+        raise BoxError(str(exc)) from None
+    wait_ready(progress, names=(name,))
 
 
 def _tail(name: str) -> str:

@@ -13,3 +13,4 @@ Feature: Stage 1 - the iSCSI target exports the shared LUN
     And the target's access list admits the Xen hosts
     And the iSCSI target listens on the iSCSI port
     And weak access control on the iSCSI target is reported
+    And an export that a reboot of the target would lose is reported

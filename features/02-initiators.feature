@@ -11,3 +11,4 @@ Feature: Stage 2 - both Xen hosts log in to the iSCSI target
     Then each Xen host has a logged-in session to the target's portal
     And each Xen host sees the LUN as the shared disk
     And both Xen hosts see the same disk, the one the iSCSI target exports
+    And a login that a reboot of a Xen host would lose is reported

@@ -11,3 +11,4 @@ Feature: Stage 5 - bridge networking on both Xen hosts
     Given each Xen host has its lab address on the bridge
     Then each Xen host has the bridge up with its lab address and the lab NIC enslaved
     And the Xen hosts reach each other over the bridge
+    And a bridge that a reboot of a Xen host would lose is reported

@@ -13,3 +13,4 @@ Feature: Stage 6 - shared storage and the guest image
     And both Xen hosts see the same guest image
     And the guest image holds the busybox root and the network driver
     And a non-cluster filesystem mounted on both Xen hosts is reported
+    And a mount that a reboot of a Xen host would lose is reported

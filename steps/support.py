@@ -38,3 +38,9 @@ def check_each(hosts: Iterable[Host], check: Callable[[Host], T]) -> list[T]:
 def report_all(findings: Iterable[Finding], hazards_fail: bool) -> None:
     for finding in findings:
         report(finding, hazards_fail)
+
+
+def report_each(hosts: Iterable[Host], find: Callable[[Host], list[Finding]],
+                hazards_fail: bool) -> None:
+    """find on every host at once; each host's findings reported, in host order."""
+    report_all((f for found in on_each(hosts, find) for f in found), hazards_fail)

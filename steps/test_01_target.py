@@ -51,3 +51,9 @@ def listens(lab: Lab, target_host: Host) -> None:
 @then("weak access control on the iSCSI target is reported")
 def weak_acl(iscsi_target: IscsiTarget, exported: Export, hazards_fail: bool) -> None:
     report_all(iscsi_target.hazards(exported), hazards_fail)
+
+
+@then("an export that a reboot of the target would lose is reported")
+def export_after_reboot(lab: Lab, iscsi_target: IscsiTarget, exported: Export,
+                        hazards_fail: bool) -> None:
+    report_all(iscsi_target.after_reboot(exported, lab.values.iscsi_lun), hazards_fail)

@@ -9,7 +9,7 @@ from xenlab.remote import Host
 from xenlab.stages import initiators, target
 from xenlab.stages.initiators import SharedDisk
 
-from .support import check_each, feature
+from .support import check_each, feature, report_each
 
 scenarios(feature("02-initiators.feature"))
 
@@ -37,3 +37,9 @@ def same_disk(lab: Lab, iscsi_target: IscsiTarget, shared_disks: list[SharedDisk
     v = lab.values
     exported = target.check_target(iscsi_target, v.iscsi_iqn, v.iscsi_lun, v.iscsi_backing_store)
     initiators.check_same_disk(shared_disks, exported.lun(v.iscsi_lun).serial)
+
+
+@then("a login that a reboot of a Xen host would lose is reported")
+def login_after_reboot(lab: Lab, xen_hosts: tuple[Host, Host], hazards_fail: bool) -> None:
+    report_each(xen_hosts, lambda h: initiators.after_reboot(
+        h, lab.values.iscsi_iqn, lab.target.lab_ip, lab.values.iscsi_port), hazards_fail)

@@ -8,7 +8,7 @@ from xenlab.inventory import Lab
 from xenlab.remote import Host
 from xenlab.stages import bridge
 
-from .support import check_each, feature
+from .support import check_each, feature, report_each
 
 scenarios(feature("05-bridge.feature"))
 
@@ -37,3 +37,10 @@ def reach(xen_hosts: tuple[Host, Host]) -> None:
         expect(result.rc == 0, a.name, f"ping replies from {b.name} ({b.spec.lab_ip})",
                result.one_line())
     check_each(xen_hosts, pings)
+
+
+@then("a bridge that a reboot of a Xen host would lose is reported")
+def bridge_after_reboot(lab: Lab, xen_hosts: tuple[Host, Host], hazards_fail: bool) -> None:
+    report_each(xen_hosts, lambda h: bridge.after_reboot(
+        h, lab.values.bridge, lab.values.bridge_port, h.spec.lab_ip, lab.values.lab_prefix),
+        hazards_fail)

@@ -7,15 +7,16 @@ from xenlab.inventory import Lab
 from xenlab.remote import Host
 from xenlab.stages import storage
 
-from .support import check_each, feature, report_all
+from .support import check_each, feature, report_all, report_each
 
 scenarios(feature("06-storage.feature"))
 
 
 @given("each Xen host mounts the shared partition")
 def mounted(lab: Lab, xen_hosts: tuple[Host, Host], build_on_each) -> None:
-    build_on_each(lambda h: storage.build_mount(h, lab.values.shared_partition,
-                                                lab.values.shared_mount), *xen_hosts)
+    v = lab.values
+    build_on_each(lambda h: storage.build_mount(h, v.shared_partition, v.shared_mount,
+                                                v.shared_fstype), *xen_hosts)
 
 
 @given("the guest image is built on the shared storage from the migration source")
@@ -51,3 +52,10 @@ def image_tree(lab: Lab, source_host: Host) -> None:
 @then("a non-cluster filesystem mounted on both Xen hosts is reported")
 def shared_rw(lab: Lab, mounts: dict[str, storage.Mount], hazards_fail: bool) -> None:
     report_all(storage.hazards(mounts, lab.values.shared_mount), hazards_fail)
+
+
+@then("a mount that a reboot of a Xen host would lose is reported")
+def mount_after_reboot(lab: Lab, xen_hosts: tuple[Host, Host], hazards_fail: bool) -> None:
+    v = lab.values
+    report_each(xen_hosts, lambda h: storage.after_reboot(
+        h, v.shared_partition, v.shared_mount, v.shared_fstype), hazards_fail)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 import shutil
@@ -147,3 +148,13 @@ def pixels_like(png: Path, rgb: tuple[int, int, int], tolerance: int = 12) -> in
 
     image = (matplotlib.image.imread(png)[:, :, :3] * 255).astype(int)
     return int((numpy.abs(image - numpy.array(rgb)).max(axis=2) <= tolerance).sum())
+
+
+REBOOT = " would not come back after a reboot."
+
+
+def reboot_findings(results_json: Path) -> list[str]:
+    """The findings of a run's results JSON that say what a reboot would lose."""
+    labs = json.loads(results_json.read_text())["labs"].values()
+    return sorted({f for lab in labs for t in lab["tests"] for f in t.get("findings", [])
+                   if REBOOT in f})

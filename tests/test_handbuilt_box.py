@@ -20,7 +20,7 @@ import pytest
 
 from xenlab.inventory import load_lab
 
-from .boxkit import box, box_ssh, by_stage, need_root, outcomes, suite
+from .boxkit import box, box_ssh, by_stage, need_root, outcomes, reboot_findings, suite
 from .handbuilt.driver import VARIANTS, build_by_hand
 
 pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
@@ -70,8 +70,20 @@ def test_a_lab_built_by_hand_passes_verify_and_build_keeps_what_the_student_wrot
             f"{variant}: {name}: {stages}\n{proc.stdout[-4000:]}")
         return stages, proc.stdout
 
-    stages, out = run("verify")
+    stages, out = run("verify", f"--results={tmp_path / 'verify.json'}")
     assert set(stages) == set(range(1, 10)), stages  # every stage, the migration included
+    if variant == "logged-in-first":
+        # What a reboot would lose, host by host: the target defined live only and its
+        # service off; test1's login and mount. test2's student persisted both; both
+        # students' bridge is their own ifupdown stanza.
+        lost = [line.split(" would not")[0] for line in reboot_findings(tmp_path / "verify.json")]
+        assert lost == sorted([
+            "target: the tgt service (tgt.service disabled)",
+            f"target: target {load_lab(fresh_box).values.iscsi_iqn} (defined in the running "
+            "tgtd only, not in /etc/tgt/targets.conf or what it includes)",
+            f"test1: the login to {load_lab(fresh_box).values.iscsi_iqn} at "
+            f"{load_lab(fresh_box).target.lab_ip}:3260 (node.startup = manual)",
+            "test1: the mount of /dev/sdb1 on /scsistore (not in /etc/fstab)"]), lost
     assert "busybox test1 -> test2: migration" in out and "test2 -> test1" in out, out[-3000:]
 
     before = {h: read(h, STUDENT_FILES) for h in ("test1", "test2")}
@@ -87,5 +99,6 @@ def test_a_lab_built_by_hand_passes_verify_and_build_keeps_what_the_student_wrot
                     or persisted[host]], f"{host}: build mode changed the student's {changed}"
         assert read(host, TWICE).strip() == "", f"{host}: an interface defined twice"
 
-    stages, _ = run("verify again", "-m", "not migration")
+    stages, _ = run("verify again", "-m", "not migration", f"--results={tmp_path / 'again.json'}")
     assert set(stages) == set(range(1, 9)), stages
+    assert reboot_findings(tmp_path / "again.json") == [], "build left a part a reboot loses"

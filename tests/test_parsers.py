@@ -32,6 +32,8 @@ from xenlab.parsers import (
     parse_xen_info,
     parse_xend_config,
 )
+from xenlab.parsers.boot import (parse_fstab, parse_lio_saveconfig, parse_network_files,
+                                 parse_node_records, parse_tgt_conf)
 from xenlab.parsers.fingerprint import parse_fingerprint
 from xenlab.parsers.ping import parse_ping_timestamps
 
@@ -59,6 +61,11 @@ PARSERS = {
     "modinfo": parse_modinfo,
     "ping-probe": parse_ping_timestamps,
     "fingerprint": parse_fingerprint,
+    "iscsiadm-node": parse_node_records,
+    "fstab": parse_fstab,
+    "tgt-conf": parse_tgt_conf,
+    "lio-saveconfig": parse_lio_saveconfig,
+    "network-files": parse_network_files,
 }
 
 CASES = sorted(DATA.glob("*/*.txt"))

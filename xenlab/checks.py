@@ -8,13 +8,14 @@ Its one line is `host: expected E; saw S`.
 
 A hazard (a lab that works but is unsafe, as the article's is in places) is a
 warning that says why it matters and what is safe instead; `--hazards=fail` makes it
-a failure.
+a failure. A part of the lab that a reboot would not bring back (`RebootFinding`) is
+reported the same way, with the fix.
 """
 from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,26 @@ class Finding:
     what: str
     why: str
     safe: str
+    kind: ClassVar[str] = "hazard"
 
     def line(self) -> str:
         return f"{self.host}: {self.what}. Why it matters: {self.why}. Safe instead: {self.safe}."
 
 
+class RebootFinding(Finding):
+    """A part of the lab that works now and would not come back after a reboot: `what`,
+    `why` it matters, and `safe`: the fix, as commands for this lab's values."""
+
+    kind = "reboot"
+
+    def line(self) -> str:
+        return (f"{self.host}: {self.what} would not come back after a reboot. "
+                f"Why it matters: {self.why}. Fix: {self.safe}.")
+
+
 def report(finding: Finding, fail: bool) -> None:
     """Warn about a hazard; with --hazards=fail, fail the step instead."""
     if fail:
-        raise LabCheckFailed(CheckFailure(finding.host, f"no hazard ({finding.safe})",
-                                          finding.what, text=f"[hazard] {finding.line()}"))
+        raise LabCheckFailed(CheckFailure(finding.host, f"no {finding.kind} finding ({finding.safe})",
+                                          finding.what, text=f"[{finding.kind}] {finding.line()}"))
     warnings.warn(LabHazard(finding.line()), stacklevel=2)

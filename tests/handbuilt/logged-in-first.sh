@@ -3,8 +3,9 @@
 # "no filesystem" for the partition (the disk itself says ext4). The target defined live
 # with tgtadm only (nothing in targets.conf); the bridge from an ifupdown stanza of the
 # student's own brought up with ifup; the guest configuration in xl's modern disk syntax
-# with a fixed MAC.
-# steps: target:export test1:login test2:login test1:partition test2:reread test1:format test1:bridge_ifupdown test2:bridge_ifupdown test1:mount_shared test2:mount_shared test1:busybox_image test2:remount_shared test1:guest_config test2:guest_config test1:ssh_key test2:ssh_key test1:trust test2:trust test1:start_guest
+# with a fixed MAC. test2's student made the login and the mount survive a reboot (in their
+# spelling: the device name in fstab); test1's did not.
+# steps: target:export test1:login test2:login test1:partition test2:reread test1:format test1:bridge_ifupdown test2:bridge_ifupdown test1:mount_shared test2:mount_shared test2:persist test1:busybox_image test2:remount_shared test1:guest_config test2:guest_config test1:ssh_key test2:ssh_key test1:trust test2:trust test1:start_guest
 
 export_() {  # stage 1 with tgtadm alone
     systemctl start tgt
@@ -47,6 +48,11 @@ on_crash = 'destroy'
 on_reboot = 'destroy'
 on_shutdown = 'destroy'
 EOT
+}
+
+persist() {  # the login at boot, the mount in fstab with _netdev
+    iscsiadm -m node -T "$IQN" -p "$TARGET_IP" --op update -n node.startup -v automatic
+    echo "$PART $MOUNT ext4 defaults,_netdev 0 0" >> /etc/fstab
 }
 
 step=$1; shift

@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, ClassVar
 
-from xenlab.checks import Finding, fail
+from xenlab.boot import boot_unit, starts_at_boot
+from xenlab.checks import Finding, RebootFinding, fail
 from xenlab.errors import XenlabError
 from xenlab.parsers import LioConfig, LioTarget, TgtTarget, parse_lio_configfs, parse_tgtadm_show
-from xenlab.remote import Host, guard
+from xenlab.parsers.boot import (SavedLioTarget, TgtConfTarget, parse_lio_saveconfig,
+                                 parse_tgt_conf)
+from xenlab.remote import Host, command_line, guard, write_command
 
 READ_TIMEOUT_S = 20
 START_TIMEOUT_S = 60
@@ -89,6 +92,56 @@ class IscsiTarget:
         """What is unsafe about the export (anyone may log in, no authentication)."""
         raise NotImplementedError
 
+    def after_reboot(self, export: Export, lun: int) -> list[RebootFinding]:
+        """What of the export (its LUN `lun`) the target would not serve after a reboot:
+        the configuration its boot loads (saved_targets), and the service that loads it."""
+        saved = next((t for t in self.saved_targets() if t.iqn == export.iqn), None)
+        if saved is None:
+            what = f"target {export.iqn} ({self.NOT_SAVED})"
+        else:
+            differs = self.saved_differences(export, saved, lun)
+            what = (f"target {export.iqn}'s {', '.join(differs)} (not in {self.SAVED_WHERE})"
+                    if differs else "")
+        found = [RebootFinding(self.host.name, what, self.WHY_REBOOT,
+                               self.save_fix(export, lun))] if what else []
+        return found + self._boot_unit_finding()
+
+    # What the boot loads, for the findings: where it is, and what "not there" means.
+    SAVED_WHERE: ClassVar[str]
+    NOT_SAVED: ClassVar[str]
+
+    def saved_targets(self) -> tuple:
+        """The targets the configuration loaded at boot defines (read-only)."""
+        raise NotImplementedError
+
+    def saved_differences(self, export: Export, saved, lun: int) -> list[str]:
+        """What the export serves that its saved definition lacks."""
+        raise NotImplementedError
+
+    def save_fix(self, export: Export, lun: int) -> str:
+        """The command(s) that save the running export for the next boot."""
+        raise NotImplementedError
+
+    # The service that starts the target at boot and loads its configuration, by system.
+    BOOT_UNITS: ClassVar[tuple[str, ...]]
+    WHY_REBOOT = ("the Xen hosts' logins fail after the target reboots: no shared disk, and "
+                  "a running guest loses its disk")
+
+    def _boot_unit_finding(self) -> list[RebootFinding]:
+        unit, state = boot_unit(self.host, self.BOOT_UNITS)
+        if starts_at_boot(state):
+            return []
+        return [RebootFinding(self.host.name, f"the {self.software} service ({unit}.service "
+                              f"{state})", self.WHY_REBOOT,
+                              f"`{command_line('systemctl enable -- %s', unit)}`")]
+
+    def _enable_at_boot(self) -> list[str]:
+        unit, state = boot_unit(self.host, self.BOOT_UNITS)
+        if starts_at_boot(state):
+            return []
+        self.host.change("systemctl enable -- %s", unit, timeout=START_TIMEOUT_S)
+        return [f"{self.host.name}: {unit} enabled (serves the target after a reboot)"]
+
     @staticmethod
     def writing_word(args: list[str]) -> str | None:
         """For the write guard: what in `PROGRAM ARGS` writes, else None."""
@@ -103,6 +156,13 @@ class Tgt(IscsiTarget):
     SHOW = "tgtadm --lld iscsi -m target -o show"
     CONF_D = "/etc/tgt/conf.d"
     CONF_MAIN = "/etc/tgt/targets.conf"
+    BOOT_UNITS = ("tgt", "tgtd")  # Debian's, RHEL's (scsi-target-utils)
+    SAVED_WHERE = f"{CONF_MAIN} or what it includes"
+    NOT_SAVED = f"defined in the running tgtd only, not in {SAVED_WHERE}"
+    # What tgtd loads when it starts (tgt-admin -e): targets.conf and the files it includes.
+    CONF_READ = ("for f in /etc/tgt/targets.conf $(awk '$1 == \"include\" {print $2}' "
+                 "/etc/tgt/targets.conf 2>/dev/null); do [ -f \"$f\" ] && cat -- \"$f\"; "
+                 "done; true")
     WRITING_OPS = frozenset({"new", "delete", "bind", "unbind", "update", "start", "stop"})
 
     def exports(self) -> tuple[Export, ...]:
@@ -143,7 +203,22 @@ class Tgt(IscsiTarget):
             host.change("tgt-admin --update ALL", timeout=START_TIMEOUT_S)
             changes.append(f"{host.name}: loaded the target into the running tgtd "
                            "(tgt-admin --update ALL)")
-        return changes
+        return changes + self._enable_at_boot()
+
+    def saved_targets(self) -> tuple[TgtConfTarget, ...]:
+        # targets.conf and its includes: what tgtd loads at its start. tgtadm shows what
+        # runs now, which a target defined live with tgtadm also is.
+        return parse_tgt_conf(self.host.check(self.CONF_READ, timeout=READ_TIMEOUT_S).stdout)
+
+    def saved_differences(self, export: Export, saved: TgtConfTarget, lun: int) -> list[str]:
+        served = export.lun(lun)
+        return ([f"LUN {lun} on {served.backing_store}"]
+                if served and served.backing_store not in saved.backing_stores else [])
+
+    def save_fix(self, export: Export, lun: int) -> str:
+        served = export.lun(lun)
+        stanza = self.stanza(export.iqn, served.backing_store if served else "", export.acls)
+        return f"`{write_command(self.CONF_D + '/xenlab.conf', stanza)}`"
 
     def hazards(self, export: Export) -> list[Finding]:
         found = []
@@ -191,6 +266,9 @@ class Lio(IscsiTarget):
     TPG = "tpg1"  # targetcli's name for target portal group 1, the one it creates
     SAVED = "/etc/rtslib-fb-target/saveconfig.json"
     RESTORE_UNIT = "rtslib-fb-targetctl"
+    BOOT_UNITS = (RESTORE_UNIT, "target")  # Debian's, RHEL's (targetcli)
+    SAVED_WHERE = SAVED
+    NOT_SAVED = f"not in {SAVED}; targetcli saves by itself only when its interactive shell exits"
     # configfs is the kernel target's live state: what an initiator meets now. Not
     # `targetcli ls`, which writes its preferences and history under ~/.targetcli even
     # to list, and not saveconfig.json, which is what the next boot restores.
@@ -291,12 +369,22 @@ true"""
         # with one-shot commands (as scripts and many students do) is lost at reboot.
         if changes or self.host.run("grep -qs -- %s %s", want.iqn, self.SAVED).rc != 0:
             targetcli("saveconfig", what=f"saved to {self.SAVED}")
-        enabled = host.run("systemctl is-enabled %s", self.RESTORE_UNIT, ok=(0, 1, 4))
-        if enabled.stdout.strip() != "enabled":
-            host.change("systemctl enable %s", self.RESTORE_UNIT, timeout=START_TIMEOUT_S)
-            changes.append(f"{host.name}: {self.RESTORE_UNIT} enabled (restores the target "
-                           "at boot)")
-        return changes
+        return changes + self._enable_at_boot()
+
+    def saved_targets(self) -> tuple[SavedLioTarget, ...]:
+        # saveconfig.json: what targetctl restores at boot. configfs is what runs now, and
+        # targetcli's one-shot commands change only that.
+        text = self.host.read_file(self.SAVED)
+        return parse_lio_saveconfig(text) if text and text.strip() else ()
+
+    def saved_differences(self, export: Export, saved: SavedLioTarget, lun: int) -> list[str]:
+        served = export.lun(lun)
+        differs = [f"LUN {lun} on {served.backing_store}"] if served and (
+            (lun, served.backing_store) not in saved.luns) else []
+        return differs + [f"ACL {a}" for a in export.acls if a not in saved.acls]
+
+    def save_fix(self, export: Export, lun: int) -> str:
+        return f"`targetcli saveconfig` (writes {self.SAVED})"
 
     def hazards(self, export: Export) -> list[Finding]:
         found = []

@@ -286,6 +286,18 @@ def _render(template: str, args: tuple[object, ...]) -> str:
     return template % tuple(shlex.quote(str(a)) for a in args) if args else template
 
 
+def command_line(template: str, *args: object) -> str:
+    """The command a Host runs for template and args (each %s an argument, shell-quoted):
+    for a fix shown to people, who run it as given."""
+    return _render(template, args)
+
+
+def write_command(path: str, text: str) -> str:
+    """One line of shell that writes text to path (printf, its newlines as \\n)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "%%").replace("\n", "\\n")
+    return command_line("printf %s > %s", escaped, path)
+
+
 def _shown(command: str) -> str:
     line = " ".join(command.split())
     return line if len(line) <= SHOWN_CHARS else line[:SHOWN_CHARS - 3] + "..."

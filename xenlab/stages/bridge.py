@@ -1,10 +1,13 @@
 """Stage 5: the bridge carries the host's lab address, with the lab NIC enslaved to it."""
 from __future__ import annotations
 
-from xenlab.checks import expect
+import ipaddress
+
+from xenlab.checks import RebootFinding, expect
 from xenlab.errors import CommandFailed
 from xenlab.parsers import IpInterface, parse_ip_addr_json
-from xenlab.remote import Host
+from xenlab.parsers.boot import IfupdownIface, NetworkFiles, parse_network_files
+from xenlab.remote import Host, write_command
 
 IFACES_D = "/etc/network/interfaces.d"
 
@@ -41,12 +44,7 @@ def build(host: Host, bridge: str, port: str, address: str, prefix: int) -> list
                     bridge, bridge, mac, port, bridge, port, cidr, bridge, bridge, timeout=30)
         changes.append(f"{host.name}: created {bridge} with {cidr}, {port} enslaved")
     if host.run("test -d %s", IFACES_D).rc == 0:
-        wanted = {
-            port: f"# enslaved to {bridge} (xenlab)\nauto {port}\niface {port} inet manual\n",
-            bridge: (f"auto {bridge}\niface {bridge} inet static\n"
-                     f"    address {cidr}\n    bridge_ports {port}\n"
-                     f"    bridge_hw {links[port].mac}\n    bridge_stp off\n    bridge_fd 0\n"),
-        }
+        wanted = ifupdown_stanzas(bridge, port, cidr, links[port].mac)
         defined = ifupdown_definitions(host)
         for name, text in wanted.items():
             path = f"{IFACES_D}/{name}"
@@ -58,6 +56,90 @@ def build(host: Host, bridge: str, port: str, address: str, prefix: int) -> list
                 host.write_file(path, text)
                 changes.append(f"{host.name}: wrote {path}")
     return changes
+
+
+def ifupdown_stanzas(bridge: str, port: str, cidr: str, mac: str) -> dict[str, str]:
+    """The files build mode writes in interfaces.d (name -> text): the NIC, the bridge."""
+    return {
+        port: f"# enslaved to {bridge} (xenlab)\nauto {port}\niface {port} inet manual\n",
+        bridge: (f"auto {bridge}\niface {bridge} inet static\n"
+                 f"    address {cidr}\n    bridge_ports {port}\n"
+                 f"    bridge_hw {mac}\n    bridge_stp off\n    bridge_fd 0\n"),
+    }
+
+
+# The network configuration a boot reads (xenlab.parsers.boot.parse_network_files).
+NETWORK_FILES = ("grep -Hs '' /etc/network/interfaces /etc/network/interfaces.d/* "
+                 "/etc/sysconfig/network-scripts/ifcfg-* /etc/systemd/network/* "
+                 "/etc/NetworkManager/system-connections/*; true")
+
+
+def after_reboot(host: Host, bridge: str, port: str, address: str, prefix: int
+                 ) -> list[RebootFinding]:
+    """What of the bridge a reboot would not bring back."""
+    # The network configuration files, not `ip`: `ip` shows today's links, and a bridge
+    # made with `ip link add` is gone after the next boot.
+    files = parse_network_files(host.check(NETWORK_FILES, timeout=15).stdout)
+    missing = bridge_not_persisted(files, bridge, port, address, prefix)
+    if missing is None:
+        return []
+    mac = interfaces(host, port).get(port)
+    fix = ("; ".join(f"`{write_command(f'{IFACES_D}/{name}', text)}`"
+                     for name, text in ifupdown_stanzas(
+                         bridge, port, f"{address}/{prefix}",
+                         mac.mac if mac else "MAC-OF-" + port).items())
+           if not files.ifcfg else
+           f"ifcfg-{bridge} (DEVICE={bridge} TYPE=Bridge BOOTPROTO=static IPADDR={address} "
+           f"PREFIX={prefix} ONBOOT=yes) and BRIDGE={bridge} in ifcfg-{port}")
+    return [RebootFinding(host.name, f"bridge {bridge} with {address}/{prefix} ({missing})",
+                          "after the reboot the host has no lab address and no bridge for the "
+                          "guest's vif: no iSCSI session, no migration to or from it", fix)]
+
+
+def bridge_not_persisted(files: NetworkFiles, bridge: str, port: str, address: str,
+                         prefix: int) -> str | None:
+    """Why the network configuration would not make the bridge at boot; None when it would."""
+    stanza = files.ifupdown_iface(bridge)
+    if stanza is not None:
+        ports = (stanza.option("bridge_ports") or "").split()
+        if port not in ports and "all" not in ports:
+            return f"ifupdown's iface {bridge} has bridge_ports {' '.join(ports) or 'none'}"
+        if stanza.method == "static" and not _same_address(stanza, address, prefix):
+            return (f"ifupdown's iface {bridge} has address {stanza.option('address')}"
+                    + (f" netmask {stanza.option('netmask')}" if stanza.option("netmask") else ""))
+        if bridge not in files.ifupdown_auto:
+            return f"ifupdown's iface {bridge} is not `auto`: the boot's `ifup -a` skips it"
+        return None
+    ifcfg = files.ifcfg_device(bridge)
+    if ifcfg is not None:
+        enslaved = (files.ifcfg_device(port) or {}).get("BRIDGE")
+        if enslaved != bridge:
+            return f"ifcfg-{port} has BRIDGE={enslaved or ''}"
+        if ifcfg.get("ONBOOT", "yes").lower() == "no":
+            return f"ifcfg-{bridge} has ONBOOT=no"
+        return None
+    # systemd-networkd (a .netdev with Name=) and NetworkManager (interface-name=): present
+    # is taken as persisted; their own tools check the rest.
+    names = (f"Name={bridge}", f"interface-name={bridge}")
+    if any(line.strip().replace(" ", "") in names for _, text in files.others
+           for line in text.splitlines()):
+        return None
+    return "in no network configuration: ifupdown, ifcfg, systemd-networkd, NetworkManager"
+
+
+def _same_address(stanza: IfupdownIface, address: str, prefix: int) -> bool:
+    written = stanza.option("address") or ""
+    if "/" in written:
+        return written == f"{address}/{prefix}"
+    netmask = stanza.option("netmask")
+    if written != address or netmask is None:
+        return False
+    if netmask.isdigit():
+        return int(netmask) == prefix
+    try:
+        return ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen == prefix
+    except ValueError:
+        return False
 
 
 # Where ifupdown reads its stanzas: the main file and what Debian's sources (interfaces.d).

@@ -3,14 +3,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xenlab.checks import expect
+from xenlab.boot import boot_unit, starts_at_boot
+from xenlab.checks import RebootFinding, expect
 from xenlab.errors import ParseError, XenlabError
 from xenlab.parsers import (BlockDevice, IscsiSessionDetail, parse_discovery,
                             parse_initiator_name, parse_lsblk_json, parse_session_detail,
                             parse_sessions)
-from xenlab.remote import Host
+from xenlab.parsers.boot import NodeRecord, parse_node_records
+from xenlab.remote import Host, command_line
 
-NO_SESSIONS = 21  # iscsiadm's exit status for "No active sessions"
+NO_SESSIONS = 21  # iscsiadm's exit status for "No active sessions" (and "No records found")
+NODE_SHOW = "iscsiadm -m node -T %s -p %s -o show"
+STARTUP_AUTOMATIC = "iscsiadm -m node -T %s -p %s -o update -n node.startup -v automatic"
+# The service that logs in at boot to every node whose startup is automatic: Debian's
+# open-iscsi, RHEL's iscsi.
+BOOT_LOGIN_UNITS = ("open-iscsi", "iscsi")
 INITIATOR_NAME_VAR = "iscsi_initiator_name"  # inventory: a Xen host's IQN, for LIO's ACLs
 INITIATOR_FILE = "/etc/iscsi/initiatorname.iscsi"
 LSBLK = "lsblk -J -b -o NAME,PATH,SIZE,TYPE,FSTYPE,MOUNTPOINT,SERIAL,WWN,PTTYPE -- %s"
@@ -47,8 +54,12 @@ def initiator_name(host: Host) -> str:
 def build(host: Host, iqn: str, portal: str, port: int) -> list[str]:
     changes = []
     sessions = parse_sessions(host.run("iscsiadm -m session", ok=(0, NO_SESSIONS)).stdout)
-    if any(s.iqn == iqn and s.address == portal for s in sessions):
-        return changes
+    if not any(s.iqn == iqn and s.address == portal for s in sessions):
+        changes += _log_in(host, iqn, portal, port)
+    return changes + _persist_login(host, iqn, portal, port)
+
+
+def _log_in(host: Host, iqn: str, portal: str, port: int) -> list[str]:
     host.change("systemctl start iscsid 2>/dev/null || service iscsid start", timeout=60)
     found = parse_discovery(host.change("iscsiadm -m discovery -t st -p %s",
                                         f"{portal}:{port}", timeout=30).stdout)
@@ -56,8 +67,54 @@ def build(host: Host, iqn: str, portal: str, port: int) -> list[str]:
            f"discovery at {portal}:{port} to offer {iqn}", [t.iqn for t in found])
     host.change("iscsiadm -m node -T %s -p %s -l", iqn, f"{portal}:{port}", timeout=60)
     host.change("udevadm settle --timeout=30", timeout=40)
-    changes.append(f"{host.name}: logged in to {iqn} at {portal}:{port}")
+    return [f"{host.name}: logged in to {iqn} at {portal}:{port}"]
+
+
+def _persist_login(host: Host, iqn: str, portal: str, port: int) -> list[str]:
+    """The login comes back at boot: the node's startup automatic, the boot login enabled."""
+    changes = []
+    records, unit = node_records(host, iqn, portal, port), boot_unit(host, BOOT_LOGIN_UNITS)
+    if any(r.startup != "automatic" for r in records):
+        host.change(STARTUP_AUTOMATIC, iqn, f"{portal}:{port}", timeout=30)
+        changes.append(f"{host.name}: node {iqn} at {portal}:{port} logs in at boot "
+                       "(node.startup = automatic)")
+    if not starts_at_boot(unit[1]):
+        host.change("systemctl enable -- %s", unit[0], timeout=60)
+        changes.append(f"{host.name}: {unit[0]} enabled (logs in to automatic nodes at boot)")
     return changes
+
+
+def node_records(host: Host, iqn: str, portal: str, port: int) -> tuple[NodeRecord, ...]:
+    """The node records for iqn at portal: () when there is none."""
+    # open-iscsi's node database (/etc/iscsi/nodes, through `iscsiadm -o show`): what its
+    # boot service logs in from, not the live session, which a manual login also makes.
+    result = host.run(NODE_SHOW, iqn, f"{portal}:{port}", ok=(0, NO_SESSIONS), timeout=20)
+    return parse_node_records(result.stdout) if result.rc == 0 else ()
+
+
+def after_reboot(host: Host, iqn: str, portal: str, port: int) -> list[RebootFinding]:
+    """What of the host's login to the target a reboot would not bring back."""
+    found, where = [], f"{portal}:{port}"
+    why = ("without the session there is no shared disk after the reboot: no mount, no guest "
+           "image, no migration to or from this host")
+    records = node_records(host, iqn, portal, port)
+    manual = sorted({r.startup for r in records if r.startup != "automatic"})
+    if not records:
+        found.append(RebootFinding(
+            host.name, f"the login to {iqn} at {where} (no node record)", why,
+            f"`iscsiadm -m discovery -t st -p {where}` then "
+            f"`{command_line(STARTUP_AUTOMATIC, iqn, where)}`"))
+    elif manual:
+        found.append(RebootFinding(
+            host.name, f"the login to {iqn} at {where} (node.startup = {', '.join(manual)})",
+            why + "; open-iscsi logs in at boot only to nodes whose startup is automatic",
+            f"`{command_line(STARTUP_AUTOMATIC, iqn, where)}`"))
+    unit, state = boot_unit(host, BOOT_LOGIN_UNITS)
+    if not starts_at_boot(state):
+        found.append(RebootFinding(
+            host.name, f"the boot-time iSCSI login ({unit}.service {state})", why,
+            f"`{command_line('systemctl enable -- %s', unit)}`"))
+    return found
 
 
 def check_session(host: Host, iqn: str, portal: str) -> tuple[str, ...]:

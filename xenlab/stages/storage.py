@@ -4,8 +4,9 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from xenlab.checks import Finding, expect
-from xenlab.remote import Host
+from xenlab.checks import Finding, RebootFinding, expect
+from xenlab.parsers.boot import FstabEntry, parse_fstab
+from xenlab.remote import Host, command_line
 
 # The article's busybox root (after `rm linuxrc; mkdir ...`).
 IMAGE_TREE = ("bin", "sbin", "usr", "dev", "proc", "sys", "lib/modules", "etc/rc.d", "boot",
@@ -52,11 +53,92 @@ def mount_of(host: Host, path: str) -> Mount | None:
     return Mount(mount.device, mount.filesystem, tuple(mount.options))
 
 
-def build_mount(host: Host, partition: str, mountpoint: str) -> list[str]:
-    if mount_of(host, mountpoint):
-        return []
-    host.change("mkdir -p -- %s && mount -- %s %s", mountpoint, partition, mountpoint, timeout=60)
-    return [f"{host.name}: mounted {partition} on {mountpoint}"]
+FSTAB = "/etc/fstab"
+# The disk is there only once open-iscsi has logged in: a network filesystem to systemd.
+NETDEV = "_netdev"
+
+
+def build_mount(host: Host, partition: str, mountpoint: str, fstype: str) -> list[str]:
+    changes = []
+    if not mount_of(host, mountpoint):
+        host.change("mkdir -p -- %s && mount -- %s %s", mountpoint, partition, mountpoint,
+                    timeout=60)
+        changes.append(f"{host.name}: mounted {partition} on {mountpoint}")
+    if not fstab_entries(host, mountpoint):  # an entry of the user's is never rewritten
+        line = fstab_line(filesystem_uuid(host, partition), mountpoint, fstype)
+        host.change("printf '%%s\\n' %s >> %s", line, FSTAB, timeout=15)
+        changes.append(f"{host.name}: {mountpoint} in {FSTAB} ({line})")
+    return changes
+
+
+def fstab_line(uuid: str, mountpoint: str, fstype: str) -> str:
+    return f"UUID={uuid} {mountpoint} {fstype} defaults,{NETDEV} 0 0"
+
+
+def fstab_entries(host: Host, mountpoint: str) -> list[FstabEntry]:
+    # /etc/fstab: what systemd mounts at boot. The kernel's mount table says what is
+    # mounted now, and a mount typed by hand is gone after a reboot.
+    wanted = mountpoint.rstrip("/") or "/"
+    return [e for e in parse_fstab(host.read_file(FSTAB) or "")
+            if (e.target.rstrip("/") or "/") == wanted]
+
+
+def filesystem_uuid(host: Host, partition: str) -> str:
+    """The filesystem's UUID, probed on the disk (`blkid -p`): not udev's database, which a
+    host that read the partition table before the disk was formatted keeps stale."""
+    result = host.run("blkid -p -o value -s UUID -- %s", partition, timeout=15)
+    uuid = result.stdout.strip()
+    expect(result.rc == 0 and bool(uuid), host.name, f"a filesystem UUID on {partition}",
+           result.one_line() or "none")
+    return uuid
+
+
+def after_reboot(host: Host, partition: str, mountpoint: str, fstype: str) -> list[RebootFinding]:
+    """What of the shared mount a reboot would not bring back."""
+    why = ("after the reboot the guest's image is not on this host: the guest cannot start "
+           "here, and a migration to this host fails")
+    entries = fstab_entries(host, mountpoint)
+    if not entries:
+        line = fstab_line(filesystem_uuid(host, partition), mountpoint, fstype)
+        return [RebootFinding(host.name, f"the mount of {partition} on {mountpoint} (not in "
+                              f"{FSTAB})", why,
+                              f"`{command_line('echo %s >> %s', line, FSTAB)}`")]
+    entry = entries[-1]  # mount and systemd take the last line for a mount point
+    found = []
+    source = _source_device(host, entry)
+    if source != _resolved(host, partition):
+        found.append(RebootFinding(
+            host.name, f"the mount of {partition} on {mountpoint} ({FSTAB} mounts "
+            f"{entry.source} there{f', which is {source}' if source else ', no such disk'})",
+            why, f"name UUID={filesystem_uuid(host, partition)} in {FSTAB}'s line for "
+            f"{mountpoint}"))
+    if "noauto" in entry.options:
+        found.append(RebootFinding(
+            host.name, f"the mount on {mountpoint} ({FSTAB}: noauto)", why,
+            f"remove noauto from {FSTAB}'s line for {mountpoint}"))
+    if NETDEV not in entry.options:
+        found.append(RebootFinding(
+            host.name, f"the mount on {mountpoint} ({FSTAB} without {NETDEV})",
+            "without it systemd mounts the iSCSI disk with the local disks, before open-iscsi "
+            "has logged in: the boot waits for the disk, then stops in emergency mode; and at "
+            "shutdown the session may end before the filesystem is unmounted",
+            f"add {NETDEV} to the options of {FSTAB}'s line for {mountpoint}"))
+    return found
+
+
+def _source_device(host: Host, entry: FstabEntry) -> str | None:
+    """The device an fstab source names on this host, read-only: `blkid -p` probes the disks
+    for a UUID/LABEL (findfs), a path is resolved; None when nothing matches."""
+    tag = entry.source_tag()
+    if tag:
+        result = host.run("findfs %s", f"{tag[0]}={tag[1]}", ok=(0, 1, 2), timeout=15)
+        return _resolved(host, result.stdout.strip()) if result.rc == 0 else None
+    return _resolved(host, entry.source) if entry.source.startswith("/") else None
+
+
+def _resolved(host: Host, path: str) -> str:
+    result = host.run("readlink -f -- %s", path, timeout=15)
+    return result.stdout.strip() or path
 
 
 def build_image(source: Host, others: list[Host], image: str, size_mib: int, module: str,

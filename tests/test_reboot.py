@@ -70,6 +70,21 @@ def test_rhel_s_iscsi_service_counts_when_open_iscsi_is_not_installed():
     assert initiators.after_reboot(host, IQN, PORTAL, 3260) == []
 
 
+def test_on_a_sysv_host_the_runlevel_links_say_whether_a_service_starts_at_boot():
+    # CentOS 6 (the article's): no systemctl; chkconfig's links in /etc/rc.d/rc3.d.
+    from xenlab.boot import SYSV_STATE, boot_unit, enable_line
+    no_systemctl = (127, "", "sh: systemctl: command not found\n")
+    host, _ = replayed("test1", {
+        "systemctl is-enabled open-iscsi": no_systemctl, "systemctl is-enabled iscsi": no_systemctl,
+        SYSV_STATE % ("open-iscsi", "open-iscsi"): (0, "", ""),
+        SYSV_STATE % ("iscsi", "iscsi"): (0, "sysv-enabled\n", "")})
+    assert boot_unit(host, ("open-iscsi", "iscsi")) == ("iscsi", "sysv-enabled")
+    host, _ = replayed("target", {"systemctl is-enabled tgtd": no_systemctl,
+                                  SYSV_STATE % ("tgtd", "tgtd"): (0, "sysv-disabled\n", "")})
+    assert boot_unit(host, ("tgtd",)) == ("tgtd", "sysv-disabled")
+    assert enable_line("tgtd", "sysv-disabled") == "chkconfig tgtd on"
+
+
 def test_build_makes_a_manual_node_automatic_and_changes_nothing_else():
     host, replay = replayed("test2", {
         "iscsiadm -m session": (0, text("iscsiadm-session", "box-one-session-non-flash"), ""),

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, ClassVar
 
-from xenlab.boot import boot_unit, starts_at_boot
+from xenlab.boot import boot_unit, enable_line, starts_at_boot
 from xenlab.checks import Finding, RebootFinding, fail
 from xenlab.errors import XenlabError
 from xenlab.parsers import LioConfig, LioTarget, TgtTarget, parse_lio_configfs, parse_tgtadm_show
 from xenlab.parsers.boot import (SavedLioTarget, TgtConfTarget, parse_lio_saveconfig,
                                  parse_tgt_conf)
-from xenlab.remote import Host, command_line, guard, write_command
+from xenlab.remote import Host, guard, write_command
 
 READ_TIMEOUT_S = 20
 START_TIMEOUT_S = 60
@@ -133,7 +133,7 @@ class IscsiTarget:
             return []
         return [RebootFinding(self.host.name, f"the {self.software} service ({unit}.service "
                               f"{state})", self.WHY_REBOOT,
-                              f"`{command_line('systemctl enable -- %s', unit)}`")]
+                              f"`{enable_line(unit, state)}`")]
 
     def _enable_at_boot(self) -> list[str]:
         unit, state = boot_unit(self.host, self.BOOT_UNITS)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xenlab.boot import boot_unit, starts_at_boot
+from xenlab.boot import boot_unit, enable_line, starts_at_boot
 from xenlab.checks import RebootFinding, expect
 from xenlab.errors import ParseError, XenlabError
 from xenlab.parsers import (BlockDevice, IscsiSessionDetail, parse_discovery,
@@ -113,7 +113,7 @@ def after_reboot(host: Host, iqn: str, portal: str, port: int) -> list[RebootFin
     if not starts_at_boot(state):
         found.append(RebootFinding(
             host.name, f"the boot-time iSCSI login ({unit}.service {state})", why,
-            f"`{command_line('systemctl enable -- %s', unit)}`"))
+            f"`{enable_line(unit, state)}`"))
     return found
 
 

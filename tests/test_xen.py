@@ -57,3 +57,49 @@ def test_different_xen_versions_are_a_warning_naming_each_host():
     assert xen.xen_version_difference({"test1": "4.17.5", "test2": "4.20.4"}) == (
         "test1 runs Xen 4.17.5, test2 runs Xen 4.20.4: migration is supported only to the "
         "same or a newer version")
+
+
+def _info(folder: str, case: str):
+    from xenlab.parsers import parse_xen_info
+    return parse_xen_info((Path(__file__).parent / "data" / folder / f"{case}.txt").read_text())
+
+
+def test_xen_migrates_to_the_same_or_a_newer_release_only():
+    import dataclasses
+    old = _info("xl-info", "box-test1-xen-4.17-empty-changeset")  # test1, Xen 4.17
+    new = dataclasses.replace(old, host="test2", xen_minor=20)  # the same host after the upgrade
+    patched = dataclasses.replace(old, host="test2", xen_extra=".9")
+    assert xen.unsupported_move(old, new) is None  # the rolling upgrade's way
+    assert xen.unsupported_move(old, patched) is None and xen.unsupported_move(patched, old) is None
+    assert xen.unsupported_move(new, old) == (
+        f"Xen supports live migration to the same or a newer release only: test2 runs Xen "
+        f"4.20{old.xen_extra}, test1 Xen {old.xen_version}")
+    article = _info("xm-info", "article-test2")  # Xen 4.2.5: older than any xl host
+    assert xen.unsupported_move(article, old) is None
+    assert "newer release only" in xen.unsupported_move(old, article)
+
+
+def _info_of(name: str, minor: int):
+    """The box's test1 capture of `xl info`, as host `name` running Xen 4.<minor> (4.17
+    captured; 4.20 the same text with xen_minor 20)."""
+    from xenlab.parsers import parse_xen_info
+    text = (DATA / "xl-info/box-test1-xen-4.17-empty-changeset.txt").read_text()
+    return parse_xen_info(text.replace("xen_minor              : 17",
+                                       f"xen_minor              : {minor}")
+                          .replace("host                   : test1",
+                                   f"host                   : {name}"))
+
+
+def test_stage_9_tries_no_move_xen_does_not_support_and_says_why():
+    from xenlab.stages.migration import moves_xen_supports
+    t1_417, t2_417, t1_420, t2_420 = (_info_of("test1", 17), _info_of("test2", 17),
+                                      _info_of("test1", 20), _info_of("test2", 20))
+    nothing, back = moves_xen_supports(t1_420, t2_417, one_way_allowed=True)
+    assert nothing == ("Xen supports live migration to the same or a newer release only: "
+                       "test1 runs Xen 4.20.5, test2 Xen 4.17.5; not tried") and back is None
+    # Only the way back is unsupported: nothing moves, unless the run allows a one-way move.
+    nothing, back = moves_xen_supports(t1_417, t2_420, one_way_allowed=False)
+    assert "--migration-one-way moves it to test2 and leaves it there" in nothing
+    nothing, back = moves_xen_supports(t1_417, t2_420, one_way_allowed=True)
+    assert nothing is None and back.startswith("Xen supports live migration to the same")
+    assert moves_xen_supports(t1_417, t2_417, one_way_allowed=False) == (None, None)

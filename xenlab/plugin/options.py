@@ -44,6 +44,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--migration-data", metavar="PATH",
                     help="where the migrations' figures and probe timelines go, as JSON "
                          "(default: reports/<run>/xenlab-migrations.json)")
+    group.addoption("--migration-one-way", action="store_true",
+                    help="where Xen cannot migrate the guest back (the destination runs a newer "
+                         "release, as halfway through a rolling upgrade), move it to the "
+                         "destination and leave it there; without it nothing moves then")
     group.addoption("--ssh-insecure", action="store_true",
                     help="accept any SSH host key (in memory only; never written)")
     group.addoption("--results", metavar="PATH",

@@ -25,7 +25,7 @@ from xenlab.live.guest import (CONSOLE_TIMEOUT_S, GUEST_IFACE, GuestFacts, annou
                                guest_console, read_facts, set_token)
 from xenlab.live.probe import (ANSWER_WAIT_S, PROBE_INTERVAL_S, BackgroundPing, Downtime,
                                analyse_probe, clock_offset, replies_after)
-from xenlab.parsers import Domain
+from xenlab.parsers import Domain, XenInfo
 from xenlab.remote import Host
 from xenlab.stages import bridge, on_each, storage, xen
 from xenlab.wait import WaitTimeout, progress, wait_for
@@ -66,6 +66,24 @@ def xen_version_warning(source: Toolstack, destination: Toolstack) -> str | None
     """Different Xen versions migrate only from older to newer: a warning, not a failure."""
     return xen.xen_version_difference({ts.host.name: ts.info().xen_version
                                        for ts in (source, destination)})
+
+
+def moves_xen_supports(source: XenInfo, destination: XenInfo, one_way_allowed: bool
+                       ) -> tuple[str | None, str | None]:
+    """(why nothing may move, why the guest may not come back) for a move there and back
+    between these releases (xen.unsupported_move). Nothing moves when Xen does not support
+    the way there, nor when it does not support the way back and a one-way move is not
+    allowed: a run leaves the guest where it was."""
+    there = xen.unsupported_move(source, destination)
+    if there:
+        return f"{there}; not tried", None
+    back = xen.unsupported_move(destination, source)
+    if back and not one_way_allowed:
+        return (f"{back}; the guest could not come back, and a run leaves it where it was, "
+                f"so nothing moved (--migration-one-way moves it to "
+                f"{destination.host or 'the destination'} and leaves it there, as in a "
+                "rolling upgrade)"), None
+    return None, back
 
 
 def check_absent(toolstack: Toolstack, name: str, timeout: float = 0.0) -> None:

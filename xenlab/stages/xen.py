@@ -29,6 +29,17 @@ def check_free_memory(host: Host, info: XenInfo, guest_mib: int,
            f"at least {guest_mib} MiB free for {guest}", f"{free} MiB free")
 
 
+def unsupported_move(source: XenInfo, destination: XenInfo) -> str | None:
+    """Why Xen does not support a live migration from source to destination (a destination
+    of an older Xen release: migration goes only to the same or a newer release, as in a
+    rolling upgrade); None when it does. Patch levels of one release move both ways."""
+    if (destination.xen_major, destination.xen_minor) >= (source.xen_major, source.xen_minor):
+        return None
+    return (f"Xen supports live migration to the same or a newer release only: "
+            f"{source.host or 'the source'} runs Xen {source.xen_version}, "
+            f"{destination.host or 'the destination'} Xen {destination.xen_version}")
+
+
 def xen_version_difference(versions: dict[str, str]) -> str | None:
     """host -> Xen version; a warning when they differ (migration goes only from older
     to newer, as after upgrading one host of a pair), else None."""

@@ -1,12 +1,13 @@
 """Benchmark: the lab-in-a-box's cold image build, warm `box up`, and its memory.
 
-    .venv/bin/python bench/box_timings.py [--cold] [--runs N] [--boot-runs N]
+    .venv/bin/python bench/box_timings.py [--cold] [--runs N] [--boot-runs N] [--reboot-runs N]
 
 --cold builds the image into an empty cache (XENLAB_CACHE and XENLAB_STATE in
 temporary folders), boots the hosts and saves them, and so takes ~3 minutes more;
 the cached image and saved hosts used by the tests are not touched. Warm: `box up`
 with the image cached and the booted hosts saved (it resumes them); boot: `box up
---boot` (boots them, and saves them anew). Prints median and range over the runs,
+--boot` (boots them, and saves them anew); reboot: `box reboot test2` of a resumed box
+(systemctl reboot inside, until it answers ready again). Prints median and range over the runs,
 and the machine's core count. Targets on a 2-core machine (issue 2): cold <= 4 min,
 warm <= 60 s, memory <= 6 GB.
 """
@@ -49,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--boot-runs", type=int, default=3)
+    parser.add_argument("--reboot-runs", type=int, default=0)
     parser.add_argument("--cold", action="store_true")
     args = parser.parse_args()
     env = dict(os.environ)
@@ -72,12 +74,19 @@ def main() -> None:
         box("down", env)
         boot.append(box("up", env, "--boot"))
         memory.setdefault("booted", []).append(rss_mib(env))
+    reboot = []
+    if args.reboot_runs:
+        box("up", env)
+        reboot = [box("reboot", env, "test2") for _ in range(args.reboot_runs)]
     box("down", env)
-    print(figures("warm box up (cached image, saved hosts resumed, fresh overlays) "
-                  "until every host answers", warm))
+    if warm:
+        print(figures("warm box up (cached image, saved hosts resumed, fresh overlays) "
+                      "until every host answers", warm))
     if boot:
         print(figures("box up --boot (cached image, hosts booted and saved anew) "
                       "until every host answers", boot))
+    if reboot:
+        print(figures("box reboot test2 (systemctl reboot until it answers ready)", reboot))
     for how, values in memory.items():
         print(figures(f"memory of the three VMs (RSS), {how}", values, "MiB"))
 

@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     p = verbs.add_parser("class-inventory", help="write an inventory listing the running box as "
                          "N labs (class mode, verify without migration), print its path")
     p.add_argument("labs", type=int, help="how many labs (lab1 ... labN)")
+    p = verbs.add_parser("packages", help="download, once, what upgrading the box's hosts in "
+                         "place to another Debian release needs (a local package source for "
+                         "the VMs, which have no route to the mirror); print its folder")
+    p.add_argument("--release", default="trixie", help="the Debian release (default: trixie)")
     p = verbs.add_parser("reboot", help="reboot a host from inside (systemctl reboot) and wait "
                          "until it is back")
     p.add_argument("name", choices=("target", "test1", "test2"))
@@ -63,6 +67,10 @@ def run_box(args: argparse.Namespace) -> int:
             if args.verb == "reset":
                 lifecycle.down(progress)
             print(lifecycle.up(progress, boot=args.boot, target=args.target))
+        elif args.verb == "packages":
+            from .box.image import ensure_image
+            from .box.packages import package_source
+            print(package_source(ensure_image(progress), args.release, progress))
         elif args.verb == "reboot":
             lifecycle.reboot(progress, args.name)
         elif args.verb == "down":

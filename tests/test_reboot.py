@@ -254,3 +254,31 @@ def test_a_reboot_finding_is_a_warning_and_with_hazards_fail_a_failure():
     with pytest.raises(LabCheckFailed) as failed:
         report(finding, fail=True)
     assert str(failed.value).startswith("[reboot] test2: the login would not come back")
+
+
+def _bridge_host(files: str):
+    eth0 = (Path(__file__).parent / "replay" / "ip-d-addr-box-test2-eth0.stdout.txt").read_text()
+    return replayed("test2", {bridge.NETWORK_FILES: (0, files, ""),
+                              "ip -j -d addr show dev eth0": (0, eth0, "")})[0]
+
+
+def test_a_bridge_made_at_runtime_is_reported_with_the_files_build_mode_writes():
+    files = "\n".join(line for line in text("network-files", "box-built").splitlines()
+                      if "interfaces.d/xenbr0" not in line) + "\n"
+    [finding] = bridge.after_reboot(_bridge_host(files), "xenbr0", "eth0", "198.51.100.2", 24)
+    assert finding.what.startswith("bridge xenbr0 with 198.51.100.2/24 (in no network ")
+    assert "> /etc/network/interfaces.d/eth0`" in finding.safe
+    assert "> /etc/network/interfaces.d/xenbr0`" in finding.safe
+
+
+def test_the_bridge_fix_never_defines_the_nic_a_second_time():
+    # eth0 defined in /etc/network/interfaces itself (as many hand-built hosts have it)
+    files = ("/etc/network/interfaces:auto eth0\n"
+             "/etc/network/interfaces:iface eth0 inet static\n"
+             "/etc/network/interfaces:    address 198.51.100.2/24\n"
+             "/etc/network/interfaces:source /etc/network/interfaces.d/*\n")
+    [finding] = bridge.after_reboot(_bridge_host(files), "xenbr0", "eth0", "198.51.100.2", 24)
+    assert "interfaces.d/eth0" not in finding.safe
+    assert "> /etc/network/interfaces.d/xenbr0`" in finding.safe
+    assert finding.safe.endswith("and in /etc/network/interfaces, `iface eth0 inet manual` in "
+                                 "place of eth0's stanza")

@@ -221,6 +221,7 @@ class IfupdownIface:
     name: str
     method: str  # static, dhcp, manual, ...
     options: tuple[tuple[str, str], ...]  # (option, value), e.g. ("address", "10.0.0.1/24")
+    path: str = ""  # the file of the stanza
 
     def option(self, name: str) -> str | None:
         return next((v for k, v in self.options if k == name), None)
@@ -290,7 +291,7 @@ def _ifupdown(files: dict[str, list[str]]) -> tuple[tuple[IfupdownIface, ...], t
             if words[0] in _IFUPDOWN_STANZAS:
                 current = None
             if words[0] == "iface" and len(words) >= 4:
-                current = [words[1], words[3], []]
+                current = [words[1], words[3], [], path]
                 ifaces.append(current)  # type: ignore[arg-type]
             elif words[0] in ("auto", "allow-auto"):
                 auto.extend(words[1:])
@@ -305,7 +306,7 @@ def _ifupdown(files: dict[str, list[str]]) -> tuple[tuple[IfupdownIface, ...], t
                 current[2].append((words[0], " ".join(words[1:])))
 
     read(IFUPDOWN_MAIN)
-    return (tuple(IfupdownIface(n, m, tuple(o)) for n, m, o in ifaces),  # type: ignore[misc]
+    return (tuple(IfupdownIface(n, m, tuple(o), p) for n, m, o, p in ifaces),  # type: ignore[misc]
             tuple(dict.fromkeys(auto)))
 
 

@@ -84,10 +84,14 @@ def after_reboot(host: Host, bridge: str, port: str, address: str, prefix: int
     if missing is None:
         return []
     mac = interfaces(host, port).get(port)
+    stanzas = ifupdown_stanzas(bridge, port, f"{address}/{prefix}",
+                               mac.mac if mac else "MAC-OF-" + port)
+    own = files.ifupdown_iface(port)
+    elsewhere = own is not None and own.path != f"{IFACES_D}/{port}"
     fix = ("; ".join(f"`{write_command(f'{IFACES_D}/{name}', text)}`"
-                     for name, text in ifupdown_stanzas(
-                         bridge, port, f"{address}/{prefix}",
-                         mac.mac if mac else "MAC-OF-" + port).items())
+                     for name, text in stanzas.items() if not (elsewhere and name == port))
+           + (f"; and in {own.path}, `iface {port} inet manual` in place of {port}'s stanza"
+              if elsewhere else "")
            if not files.ifcfg else
            f"ifcfg-{bridge} (DEVICE={bridge} TYPE=Bridge BOOTPROTO=static IPADDR={address} "
            f"PREFIX={prefix} ONBOOT=yes) and BRIDGE={bridge} in ifcfg-{port}")

@@ -11,7 +11,7 @@ from xenlab.checks import LabHazard
 from xenlab.inventory import Lab
 from xenlab.live import guest, probe
 from xenlab.remote import Host
-from xenlab.stages import migration, relocation
+from xenlab.stages import migration, relocation, xen
 from xenlab.stages.migration import MigrationRecord
 
 from .support import feature
@@ -85,11 +85,13 @@ def destination_memory(lab: Lab, by_role: dict[str, Toolstack]) -> None:
 def same_xen(by_role: dict[str, Toolstack], one_way: dict[str, str],
              request: pytest.FixtureRequest) -> None:
     source, destination = by_role["the migration source"], by_role["the migration destination"]
-    warning = migration.xen_version_warning(source, destination)
+    infos = {ts.host.name: ts.info() for ts in (source, destination)}
+    warning = xen.xen_version_difference({h: i.xen_version for h, i in infos.items()})
     if warning:
         warnings.warn(LabHazard(warning))
     # Not a broken lab: a move Xen does not support is not tried, and says why.
-    nothing, back = migration.moves_xen_supports(source.info(), destination.info(),
+    nothing, back = migration.moves_xen_supports(infos[source.host.name],
+                                                 infos[destination.host.name],
                                                  request.config.getoption("migration_one_way"))
     if nothing:
         pytest.skip(nothing)

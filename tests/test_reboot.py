@@ -146,7 +146,7 @@ def test_build_adds_the_fstab_line_only_when_the_mount_point_has_none(monkeypatc
     # mounted already (testinfra's mount_point is not replayed here)
     monkeypatch.setattr(storage, "mount_of", lambda h, p: storage.Mount("/dev/sdb1", "ext4", ()))
     line = f"UUID={UUID} /scsistore ext4 defaults,_netdev 0 0"
-    host, replay = mount_host(ROOT_ONLY, **{f"printf '%s\\n' '{line}' >> /etc/fstab": (0, "", "")})
+    host, replay = mount_host(ROOT_ONLY, **{f"echo '{line}' >> /etc/fstab": (0, "", "")})
     host.mode = "build"
     assert storage.build_mount(host, "/dev/sdb1", "/scsistore", "ext4") == [
         f"test2: /scsistore in /etc/fstab ({line})"]

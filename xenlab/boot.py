@@ -8,6 +8,7 @@ on a SysV system (the article's CentOS 6) the runlevel 3 links chkconfig writes.
 """
 from __future__ import annotations
 
+from xenlab.checks import RebootFinding
 from xenlab.remote import Host, command_line
 
 # States in which systemd starts a unit at boot, or lets another unit pull it in.
@@ -15,8 +16,7 @@ STARTS_AT_BOOT = frozenset({"enabled", "static", "indirect", "generated", "alias
                             "sysv-enabled"})
 NO_SUCH_UNIT = "not-found"
 READ_TIMEOUT_S = 15
-
-
+ENABLE_TIMEOUT_S = 60
 NO_SYSTEMCTL = 127  # the shell's "command not found": a SysV init system (CentOS 6)
 # SysV init: a service starts in runlevel 3 when an S link to its script is there (what
 # chkconfig and update-rc.d write); Debian's and RHEL's rc directories.
@@ -54,3 +54,23 @@ def enable_line(unit: str, state: str) -> str:
     if state.startswith("sysv-"):
         return command_line("chkconfig %s on", unit)
     return command_line("systemctl enable -- %s", unit)
+
+
+def unit_findings(host: Host, units: tuple[str, ...], what: str, why: str
+                  ) -> list[RebootFinding]:
+    """A finding when the service (`units`: its names by system) would not start at boot:
+    `what` is the part of the lab it brings back."""
+    unit, state = boot_unit(host, units)
+    if starts_at_boot(state):
+        return []
+    return [RebootFinding(host.name, f"{what} ({unit}.service {state})", why,
+                          f"`{enable_line(unit, state)}`")]
+
+
+def enable_at_boot(host: Host, units: tuple[str, ...], does: str) -> list[str]:
+    """Build mode: the service starts at boot (`does`: what it then does); what changed."""
+    unit, state = boot_unit(host, units)
+    if starts_at_boot(state):
+        return []
+    host.change("systemctl enable -- %s", unit, timeout=ENABLE_TIMEOUT_S)
+    return [f"{host.name}: {unit} enabled ({does})"]

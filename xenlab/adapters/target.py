@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, ClassVar
 
-from xenlab.boot import boot_unit, enable_line, starts_at_boot
+from xenlab.boot import enable_at_boot, unit_findings
 from xenlab.checks import Finding, RebootFinding, fail
 from xenlab.errors import XenlabError
 from xenlab.parsers import LioConfig, LioTarget, TgtTarget, parse_lio_configfs, parse_tgtadm_show
@@ -104,7 +104,8 @@ class IscsiTarget:
                     if differs else "")
         found = [RebootFinding(self.host.name, what, self.WHY_REBOOT,
                                self.save_fix(export, lun))] if what else []
-        return found + self._boot_unit_finding()
+        return found + unit_findings(self.host, self.BOOT_UNITS, f"the {self.software} service",
+                                     self.WHY_REBOOT)
 
     # What the boot loads, for the findings: where it is, and what "not there" means.
     SAVED_WHERE: ClassVar[str]
@@ -127,20 +128,8 @@ class IscsiTarget:
     WHY_REBOOT = ("the Xen hosts' logins fail after the target reboots: no shared disk, and "
                   "a running guest loses its disk")
 
-    def _boot_unit_finding(self) -> list[RebootFinding]:
-        unit, state = boot_unit(self.host, self.BOOT_UNITS)
-        if starts_at_boot(state):
-            return []
-        return [RebootFinding(self.host.name, f"the {self.software} service ({unit}.service "
-                              f"{state})", self.WHY_REBOOT,
-                              f"`{enable_line(unit, state)}`")]
-
     def _enable_at_boot(self) -> list[str]:
-        unit, state = boot_unit(self.host, self.BOOT_UNITS)
-        if starts_at_boot(state):
-            return []
-        self.host.change("systemctl enable -- %s", unit, timeout=START_TIMEOUT_S)
-        return [f"{self.host.name}: {unit} enabled (serves the target after a reboot)"]
+        return enable_at_boot(self.host, self.BOOT_UNITS, "serves the target after a reboot")
 
     @staticmethod
     def writing_word(args: list[str]) -> str | None:

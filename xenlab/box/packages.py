@@ -22,7 +22,7 @@ from .paths import cache_dir
 # What each release adds to a full upgrade: its Xen (Debian has no metapackage that
 # moves an installed xen-hypervisor-4.17 to 4.20).
 RELEASES = {"trixie": ("xen-hypervisor-4.20-amd64", "xen-utils-4.20")}
-CLOSURE = ("apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+CLOSURE = ("depends", "--recurse", "--no-recommends", "--no-suggests",
            "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances")
 
 
@@ -69,7 +69,7 @@ def package_source(image: BaseImage, release: str, progress: Progress,
     progress(f"packages: what `apt-get full-upgrade` to {release} installs (download)")
     sh(["apt-get", *apt, "-q", "-y", "--download-only", "full-upgrade"], timeout=3600)
     wanted = RELEASES[release]
-    names = _closure(sh(["apt-cache", *apt, *CLOSURE[1:], *wanted], timeout=300).stdout)
+    names = _closure(sh(["apt-cache", *apt, *CLOSURE, *wanted], timeout=300).stdout)
     progress(f"packages: {', '.join(wanted)} and their {len(names)} dependencies")
     debs = work / "cache/archives"
     sh(["sh", "-c", 'cd "$1" && shift && apt-get "$@"', "download", str(debs),

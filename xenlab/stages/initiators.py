@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xenlab.boot import boot_unit, enable_line, starts_at_boot
+from xenlab.boot import enable_at_boot, unit_findings
 from xenlab.checks import RebootFinding, expect
 from xenlab.errors import ParseError, XenlabError
 from xenlab.parsers import (BlockDevice, IscsiSessionDetail, parse_discovery,
@@ -73,15 +73,12 @@ def _log_in(host: Host, iqn: str, portal: str, port: int) -> list[str]:
 def _persist_login(host: Host, iqn: str, portal: str, port: int) -> list[str]:
     """The login comes back at boot: the node's startup automatic, the boot login enabled."""
     changes = []
-    records, unit = node_records(host, iqn, portal, port), boot_unit(host, BOOT_LOGIN_UNITS)
-    if any(r.startup != "automatic" for r in records):
+    if any(r.startup != "automatic" for r in node_records(host, iqn, portal, port)):
         host.change(STARTUP_AUTOMATIC, iqn, f"{portal}:{port}", timeout=30)
         changes.append(f"{host.name}: node {iqn} at {portal}:{port} logs in at boot "
                        "(node.startup = automatic)")
-    if not starts_at_boot(unit[1]):
-        host.change("systemctl enable -- %s", unit[0], timeout=60)
-        changes.append(f"{host.name}: {unit[0]} enabled (logs in to automatic nodes at boot)")
-    return changes
+    return changes + enable_at_boot(host, BOOT_LOGIN_UNITS,
+                                    "logs in to automatic nodes at boot")
 
 
 def node_records(host: Host, iqn: str, portal: str, port: int) -> tuple[NodeRecord, ...]:
@@ -109,12 +106,7 @@ def after_reboot(host: Host, iqn: str, portal: str, port: int) -> list[RebootFin
             host.name, f"the login to {iqn} at {where} (node.startup = {', '.join(manual)})",
             why + "; open-iscsi logs in at boot only to nodes whose startup is automatic",
             f"`{command_line(STARTUP_AUTOMATIC, iqn, where)}`"))
-    unit, state = boot_unit(host, BOOT_LOGIN_UNITS)
-    if not starts_at_boot(state):
-        found.append(RebootFinding(
-            host.name, f"the boot-time iSCSI login ({unit}.service {state})", why,
-            f"`{enable_line(unit, state)}`"))
-    return found
+    return found + unit_findings(host, BOOT_LOGIN_UNITS, "the boot-time iSCSI login", why)
 
 
 def check_session(host: Host, iqn: str, portal: str) -> tuple[str, ...]:

@@ -62,12 +62,6 @@ def check_destination_memory(source: Toolstack, destination: Toolstack, name: st
                           f"{name} ({name} runs with it on {source.host.name})")
 
 
-def xen_version_warning(source: Toolstack, destination: Toolstack) -> str | None:
-    """Different Xen versions migrate only from older to newer: a warning, not a failure."""
-    return xen.xen_version_difference({ts.host.name: ts.info().xen_version
-                                       for ts in (source, destination)})
-
-
 def moves_xen_supports(source: XenInfo, destination: XenInfo, one_way_allowed: bool
                        ) -> tuple[str | None, str | None]:
     """(why nothing may move, why the guest may not come back) for a move there and back

@@ -56,6 +56,7 @@ def mount_of(host: Host, path: str) -> Mount | None:
 FSTAB = "/etc/fstab"
 # The disk is there only once open-iscsi has logged in: a network filesystem to systemd.
 NETDEV = "_netdev"
+APPEND_FSTAB = "echo %s >> %s"  # build mode's, and the fix a finding shows
 
 
 def build_mount(host: Host, partition: str, mountpoint: str, fstype: str) -> list[str]:
@@ -66,7 +67,7 @@ def build_mount(host: Host, partition: str, mountpoint: str, fstype: str) -> lis
         changes.append(f"{host.name}: mounted {partition} on {mountpoint}")
     if not fstab_entries(host, mountpoint):  # an entry of the user's is never rewritten
         line = fstab_line(filesystem_uuid(host, partition), mountpoint, fstype)
-        host.change("printf '%%s\\n' %s >> %s", line, FSTAB, timeout=15)
+        host.change(APPEND_FSTAB, line, FSTAB, timeout=15)
         changes.append(f"{host.name}: {mountpoint} in {FSTAB} ({line})")
     return changes
 
@@ -102,7 +103,7 @@ def after_reboot(host: Host, partition: str, mountpoint: str, fstype: str) -> li
         line = fstab_line(filesystem_uuid(host, partition), mountpoint, fstype)
         return [RebootFinding(host.name, f"the mount of {partition} on {mountpoint} (not in "
                               f"{FSTAB})", why,
-                              f"`{command_line('echo %s >> %s', line, FSTAB)}`")]
+                              f"`{command_line(APPEND_FSTAB, line, FSTAB)}`")]
     entry = entries[-1]  # mount and systemd take the last line for a mount point
     found = []
     source = _source_device(host, entry)

@@ -282,3 +282,14 @@ def test_the_bridge_fix_never_defines_the_nic_a_second_time():
     assert "> /etc/network/interfaces.d/xenbr0`" in finding.safe
     assert finding.safe.endswith("and in /etc/network/interfaces, `iface eth0 inet manual` in "
                                  "place of eth0's stanza")
+
+
+def test_a_lio_target_saved_as_it_runs_comes_back():
+    # the box's saveconfig.json as targetcli wrote it, and the export it describes
+    saved = text("lio-saveconfig", "box-fileio-acl-no-portal")
+    export = Export(IQN, (ExportedLun(1, "disk", "/root/lio.img", 64 << 20, "s"),),
+                    ("iqn.1993-08.org.debian:01:xenlab-test1",), ())
+    host, _ = replayed("target", {
+        f"test -e {Lio.SAVED} || exit {MISSING_RC}; cat -- {Lio.SAVED}": (0, saved, ""),
+        **enabled("rtslib-fb-targetctl")})
+    assert Lio(host).after_reboot(export, 1) == []

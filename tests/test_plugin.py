@@ -295,6 +295,56 @@ def run_checkout_suite(tmp_path: Path, *args: str):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+def closed_ports(n: int) -> list[int]:
+    """n ports of this machine that nothing listens on (bound, then closed)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@pytest.fixture(scope="module")
+def all_unreachable(tmp_path_factory) -> tuple[dict, str, str]:
+    """The real suite, verify mode, against the article's lab with every host at a closed
+    port of this machine: (the lab's results entry, the HTML report, the terminal)."""
+    tmp_path = tmp_path_factory.mktemp("unreachable")
+    ports = dict(zip(("target", "test1", "test2"), closed_ports(3)))
+    inventory = tmp_path / "down.ini"
+    inventory.write_text(re.sub(r"^(\w+) ansible_host=\S+",
+                                lambda m: f"{m[1]} ansible_host=127.0.0.1 ansible_port={ports[m[1]]}",
+                                SHIPPED.read_text(), flags=re.M))
+    proc = run_checkout_suite(tmp_path, f"--inventory={inventory}", str(ROOT / "steps"))
+    assert "3 failed, 6 skipped" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-2000:]
+    [entry] = json.loads((tmp_path / "results.json").read_text())["labs"].values()
+    return entry, unescape((tmp_path / "report.html").read_text()), proc.stdout
+
+
+BUILD_STEPS = {1: "Given the iSCSI target is configured with the shared LUN",
+               5: "Given each Xen host has its lab address on the bridge"}
+
+
+@pytest.mark.parametrize("stage", BUILD_STEPS)
+def test_every_host_unreachable_a_build_step_reads_build_only_and_the_next_step_fails(
+        all_unreachable, stage):
+    """In verify mode a build step asks nothing of any host (stage 1's does not even detect
+    the target's software), so it reads "build only" in the results, the HTML report and
+    the terminal: never passed, nor failed for a host it had no need to reach. The first
+    step that checks fails."""
+    entry, html, terminal = all_unreachable
+    [record] = [t for t in entry["tests"] if t["stage"] == stage]
+    statuses = [(s["text"], s["status"], len(s["commands"])) for s in record["steps"]]
+    at = [text for text, _, _ in statuses].index(BUILD_STEPS[stage])
+    assert statuses[at] == (BUILD_STEPS[stage], "build only", 0)
+    assert statuses[at + 1][1] == "failed"
+    assert record["failure"].startswith(statuses[at + 1][0] + ": ")
+    assert f"build only</span> {BUILD_STEPS[stage]} (0 commands)" in html
+    assert f"build only {BUILD_STEPS[stage]}" in terminal
+
+
 @pytest.mark.parametrize("selection", [(), ("-m", "stage5_bridge"), ("-m", "not migration")])
 def test_no_lab_is_a_usage_error_whatever_is_selected_and_writes_nothing(tmp_path, selection):
     proc = run_checkout_suite(tmp_path, *selection)

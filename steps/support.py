@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from xenlab.checks import Finding, LabCheckFailed, report
+from xenlab import stages
+from xenlab.checks import Finding, report
 from xenlab.remote import Host
 from xenlab.stages import on_each
 
@@ -22,17 +23,9 @@ def feature(name: str) -> str:
 
 
 def check_each(hosts: Iterable[Host], check: Callable[[Host], T]) -> list[T]:
-    """check on every host at once; one failure naming every host that failed."""
-    def guarded(host: Host):
-        try:
-            return check(host)
-        except LabCheckFailed as exc:
-            return exc
-    results = on_each(hosts, guarded)
-    failures = [f for r in results if isinstance(r, LabCheckFailed) for f in r.failures]
-    if failures:
-        raise LabCheckFailed(*failures)
-    return results
+    """check on every host at once; one failure naming every host that failed
+    (xenlab.stages.check_each)."""
+    return stages.check_each(hosts, check)
 
 
 def report_all(findings: Iterable[Finding], hazards_fail: bool) -> None:

@@ -345,6 +345,26 @@ def test_every_host_unreachable_a_build_step_reads_build_only_and_the_next_step_
     assert f"build only {BUILD_STEPS[stage]}" in terminal
 
 
+@pytest.mark.parametrize("stage", [4, 5])
+def test_every_host_unreachable_a_stage_that_tried_both_xen_hosts_names_both(all_unreachable,
+                                                                            stage):
+    """Stages 4 and 5 check both Xen hosts at once: test2 was tried too, and refused. It
+    reads failed, with its own line, in the results and the grid: not "not checked" (the
+    stage did not stop before it), not "not involved"."""
+    entry, html, _ = all_unreachable
+    [record] = [t for t in entry["tests"] if t["stage"] == stage]
+    lines = [(f["host"], f["line"]) for f in record["failures"]]
+    assert [host for host, _ in lines] == ["test1", "test2"]
+    assert re.fullmatch(r"test2 \(127\.0\.0\.1:\d+\): connection refused", lines[1][1])
+    from xenlab import results as res
+    grid = res.grid(entry)
+    assert grid[stage] == {"target": res.NOT_INVOLVED,
+                           "test1": "failed", "test2": "failed"}
+    row = re.search(rf"<tr><td>{stage}\. .*?</tr>", html)[0]
+    assert row.count(">failed</td>") == 2 and ">not involved</td>" in row
+    assert "not checked" not in row
+
+
 @pytest.mark.parametrize("selection", [(), ("-m", "stage5_bridge"), ("-m", "not migration")])
 def test_no_lab_is_a_usage_error_whatever_is_selected_and_writes_nothing(tmp_path, selection):
     proc = run_checkout_suite(tmp_path, *selection)

@@ -77,8 +77,9 @@ def test_the_grid_blames_the_host_a_failure_names_and_passes_the_others():
 
 
 def test_a_host_a_failed_stage_never_reached_is_not_checked_not_uninvolved():
-    """Every host unreachable: stage 4 stops at test1 and never tries test2; stage 1 checks
-    only the target, so the Xen hosts are not involved in it."""
+    """Stage 4 stopped at test1 before it tried test2 (build mode builds the hosts one after
+    the other); stage 1 checks only the target, so the Xen hosts are not involved in it.
+    (A check run on both hosts at once tries both: xenlab.stages.check_each names each.)"""
     tests = [record(1, "failed", hosts=("target",), failure="target (x): no SSH answer",
                     failed_host="target"),
              record(4, "failed", hosts=("test1",), failure="test1 (x): no SSH answer",
@@ -129,6 +130,62 @@ def test_a_check_failed_on_several_hosts_is_recorded_and_blamed_on_each():
     failed = record(2, "failed", hosts=("test1",), failure=str(error)) | data
     assert r.grid(document([failed])["labs"]["box"])[2] == {
         "target": "-", "test1": "failed", "test2": "failed"}
+
+
+class Named:
+    """A host as xenlab.stages.check_each sees it: a name, passed to the check."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def refused(host: Named):
+    raise HostUnreachable(f"{host.name} (127.0.0.1:2): connection refused", host.name)
+
+
+def test_a_check_on_each_host_names_every_host_it_tried_and_failed_not_the_first_only():
+    """Every host down: the check tried both Xen hosts at once, and both failed. The second
+    host's error is its failure, with its own line; the grid reads it failed, never "not
+    checked" (it was checked)."""
+    from xenlab.stages import check_each
+    with pytest.raises(LabCheckFailed) as caught:
+        check_each([Named("test1"), Named("test2")], refused)
+    assert str(caught.value) == ("test1 (127.0.0.1:2): connection refused; "
+                                 "test2 (127.0.0.1:2): connection refused")
+    data = r.failure_data(caught.value)
+    assert [(f["host"], f["line"]) for f in data["failures"]] == [
+        ("test1", "test1 (127.0.0.1:2): connection refused"),
+        ("test2", "test2 (127.0.0.1:2): connection refused")]
+    failed = record(4, "failed", hosts=("test1",), failure=str(caught.value)) | data
+    for step in failed["steps"]:
+        step["commands"] = []  # no host answered a command
+    assert r.grid(document([failed])["labs"]["box"])[4] == {
+        "target": "-", "test1": "failed", "test2": "failed"}
+
+
+def test_a_check_on_each_host_raises_one_hosts_error_as_it_is_and_names_the_host_of_others():
+    from xenlab.stages import check_each
+    hosts = [Named("test1"), Named("test2")]
+    one = HostUnreachable("test2 (127.0.0.1:2203): no SSH answer within 10s", "test2")
+
+    def only_test2(host: Named):
+        if host.name == "test2":
+            raise one
+        return host.name
+    with pytest.raises(HostUnreachable) as caught:  # alone: unchanged, as the fault matrix reads it
+        check_each(hosts, only_test2)
+    assert caught.value is one
+
+    def mixed(host: Named):
+        if host.name == "test1":
+            raise LabCheckFailed(CheckFailure("test1", "xenbr0 up", "down"))
+        raise ParseError("xl info", "", "no xen_version")  # an error that names no host
+    with pytest.raises(LabCheckFailed) as caught:
+        check_each(hosts, mixed)
+    assert [str(f) for f in caught.value.failures] == [
+        "test1: expected xenbr0 up; saw down", "test2: xl info: no xen_version; saw: empty output"]
+    assert caught.value.hosts == ("test1", "test2")
+    assert check_each(hosts, lambda h: h.name) == ["test1", "test2"]
 
 
 def test_the_same_healthy_lab_against_its_baseline_is_no_regression():

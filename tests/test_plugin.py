@@ -308,19 +308,25 @@ def closed_ports(n: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def all_unreachable(tmp_path_factory) -> tuple[dict, str, str]:
+def all_unreachable(tmp_path_factory) -> tuple[dict, str, str, dict]:
     """The real suite, verify mode, against the article's lab with every host at a closed
-    port of this machine: (the lab's results entry, the HTML report, the terminal)."""
+    port of this machine: (the lab's results entry, the HTML report, the terminal, each
+    scenario's cucumber JSON steps by test name)."""
     tmp_path = tmp_path_factory.mktemp("unreachable")
     ports = dict(zip(("target", "test1", "test2"), closed_ports(3)))
     inventory = tmp_path / "down.ini"
     inventory.write_text(re.sub(r"^(\w+) ansible_host=\S+",
                                 lambda m: f"{m[1]} ansible_host=127.0.0.1 ansible_port={ports[m[1]]}",
                                 SHIPPED.read_text(), flags=re.M))
-    proc = run_checkout_suite(tmp_path, f"--inventory={inventory}", str(ROOT / "steps"))
+    proc = run_checkout_suite(tmp_path, f"--inventory={inventory}",
+                              f"--cucumberjson={tmp_path / 'cucumber.json'}", str(ROOT / "steps"))
     assert "3 failed, 6 skipped" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-2000:]
     [entry] = json.loads((tmp_path / "results.json").read_text())["labs"].values()
-    return entry, unescape((tmp_path / "report.html").read_text()), proc.stdout
+    cucumber = {e["id"]: [(f"{s['keyword']} {s['name']}", s["result"]["status"])
+                            for s in e["steps"]]
+                for f in json.loads((tmp_path / "cucumber.json").read_text())
+                for e in f["elements"]}
+    return entry, unescape((tmp_path / "report.html").read_text()), proc.stdout, cucumber
 
 
 BUILD_STEPS = {1: "Given the iSCSI target is configured with the shared LUN",
@@ -332,9 +338,10 @@ def test_every_host_unreachable_a_build_step_reads_build_only_and_the_next_step_
         all_unreachable, stage):
     """In verify mode a build step asks nothing of any host (stage 1's does not even detect
     the target's software), so it reads "build only" in the results, the HTML report and
-    the terminal: never passed, nor failed for a host it had no need to reach. The first
-    step that checks fails."""
-    entry, html, terminal = all_unreachable
+    the terminal (in the cucumber JSON, cucumber's word for a step that did not run:
+    skipped): never passed, nor failed for a host it had no need to reach. The first step
+    that checks fails; the steps after it never ran."""
+    entry, html, terminal, cucumber = all_unreachable
     [record] = [t for t in entry["tests"] if t["stage"] == stage]
     statuses = [(s["text"], s["status"], len(s["commands"])) for s in record["steps"]]
     at = [text for text, _, _ in statuses].index(BUILD_STEPS[stage])
@@ -343,6 +350,8 @@ def test_every_host_unreachable_a_build_step_reads_build_only_and_the_next_step_
     assert record["failure"].startswith(statuses[at + 1][0] + ": ")
     assert f"build only</span> {BUILD_STEPS[stage]} (0 commands)" in html
     assert f"build only {BUILD_STEPS[stage]}" in terminal
+    assert [status for _, status in cucumber[record["nodeid"].split("::")[-1]]] == (
+        ["passed"] * at + ["skipped", "failed"] + ["skipped"] * (len(statuses) - at - 2))
 
 
 @pytest.mark.parametrize("stage", [4, 5])
@@ -351,7 +360,7 @@ def test_every_host_unreachable_a_stage_that_tried_both_xen_hosts_names_both(all
     """Stages 4 and 5 check both Xen hosts at once: test2 was tried too, and refused. It
     reads failed, with its own line, in the results and the grid: not "not checked" (the
     stage did not stop before it), not "not involved"."""
-    entry, html, _ = all_unreachable
+    entry, html, _, _ = all_unreachable
     [record] = [t for t in entry["tests"] if t["stage"] == stage]
     lines = [(f["host"], f["line"]) for f in record["failures"]]
     assert [host for host, _ in lines] == ["test1", "test2"]

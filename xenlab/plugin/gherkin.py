@@ -51,6 +51,47 @@ def _commands_so_far(request: pytest.FixtureRequest) -> int:
     return len(request.config.stash[STATE].evidence.results)
 
 
+# What cucumber calls a step of ours that checked nothing: it did not run.
+CUCUMBER_STATUS = {BUILD_ONLY: "skipped", "not run": "skipped"}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """pytest-bdd made its cucumber JSON writer when it was configured (--cucumberjson)."""
+    cucumber = getattr(session.config, "_bddcucumberjson", None)
+    if cucumber is not None and not session.config.pluginmanager.has_plugin("xenlab-cucumber"):
+        session.config.pluginmanager.register(CucumberSteps(cucumber), "xenlab-cucumber")
+
+
+class CucumberSteps:
+    """pytest-bdd's cucumber JSON says "passed" for every step of a scenario that did not
+    fail, and "failed" for the steps after a failed one: a build step in verify mode
+    (nothing ran, nothing checked) and a step that never ran are "skipped" there, as in
+    the record the report carries. A plugin object of its own: pytest_runtest_logreport
+    is given the report only, not the config the writer is on."""
+
+    def __init__(self, cucumber) -> None:
+        self.cucumber = cucumber
+
+    @pytest.hookimpl(trylast=True)  # after the writer took the report's scenario
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        records = [value for kind, value in getattr(report, "xenlab", ()) if kind == "xenlab"]
+        if report.when != "call" or not records:
+            return
+        from pytest_bdd.reporting import test_report_context_registry
+
+        context = test_report_context_registry.get(report)
+        if context is None:  # not a scenario
+            return
+        feature = self.cucumber.features.get(context.scenario["feature"]["filename"], {})
+        elements = feature.get("elements") or [{}]
+        if elements[-1].get("id") != context.name:
+            return
+        for step, ours in zip(elements[-1]["steps"], records[0]["steps"]):
+            if ours["status"] in CUCUMBER_STATUS:
+                step["result"] = {"status": CUCUMBER_STATUS[ours["status"]],
+                                  "duration": step["result"]["duration"]}
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield

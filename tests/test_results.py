@@ -191,7 +191,11 @@ def test_a_check_on_each_host_raises_one_hosts_error_as_it_is_and_names_the_host
 def test_the_same_healthy_lab_against_its_baseline_is_no_regression():
     comparison = r.compare(document(HEALTHY), document(copy.deepcopy(HEALTHY)))
     assert not comparison.regressed
-    assert comparison.lines() == ["no change against the baseline"]
+    assert comparison.lines()[0] == "no change against the baseline"
+    # the migration figures beside the baseline's, reported even when nothing changed
+    assert comparison.lines()[1:] == [f"figures    {line}" for line in comparison.figures]
+    assert len(comparison.figures) == 1
+    assert comparison.figures[0].startswith("lab box: migration: downtime median ")
 
 
 def test_a_stage_that_passed_and_fails_now_is_a_regression_with_its_cause():

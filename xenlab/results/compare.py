@@ -15,6 +15,7 @@ class Comparison:
     regressions: tuple[str, ...]  # the exit status is non-zero when there is one
     improvements: tuple[str, ...]
     changes: tuple[str, ...]  # fingerprint differences, stages not run now: reported only
+    figures: tuple[str, ...] = ()  # the migrations' medians beside the baseline's, always
 
     @property
     def regressed(self) -> bool:
@@ -24,7 +25,8 @@ class Comparison:
         out = [f"REGRESSION {line}" for line in self.regressions]
         out += [f"improved   {line}" for line in self.improvements]
         out += [f"changed    {line}" for line in self.changes]
-        return out or ["no change against the baseline"]
+        return (out or ["no change against the baseline"]) + [
+            f"figures    {line}" for line in self.figures]
 
 
 def compare(baseline: dict[str, Any], current: dict[str, Any], tolerance: float = 0.5
@@ -41,6 +43,7 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], tolerance: float 
     regressions: list[str] = []
     improvements: list[str] = []
     changes: list[str] = []
+    figures: list[str] = []
     pairs = _pairs(baseline["labs"], current["labs"])
     for name in sorted(set(baseline["labs"]) - {b for b, _ in pairs}):
         changes.append(f"lab {name}: in the baseline, not in this run")
@@ -73,7 +76,9 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], tolerance: float 
                                                                 now["fingerprint"])]
         regressions += [lab + line for line in _migration_regressions(
             migrations(before), migrations(now), tolerance)]
-    return Comparison(tuple(regressions), tuple(improvements), tuple(changes))
+        figures += [lab + line for line in _migration_figures(migrations(before),
+                                                              migrations(now))]
+    return Comparison(tuple(regressions), tuple(improvements), tuple(changes), tuple(figures))
 
 
 def _pairs(before: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, str]]:
@@ -101,6 +106,19 @@ def _fingerprint_changes(before: dict[str, dict], now: dict[str, dict]) -> list[
             if a != b:
                 lines.append(f"{host}: {part} {a or 'none'} -> {b or 'none'}")
     return lines
+
+
+def _migration_figures(before: list[dict], now: list[dict]) -> list[str]:
+    """The migrations' medians beside the baseline's (reported whether better or worse)."""
+    parts = []
+    for key, what in (("downtime_s", "downtime"), ("wall_s", "time")):
+        a = [m[key] for m in before if m.get(key) is not None]
+        b = [m[key] for m in now if m.get(key) is not None]
+        if a and b:
+            parts.append(f"{what} median {statistics.median(b):.2f} s now "
+                         f"({len(b)} moves), {statistics.median(a):.2f} s in the baseline "
+                         f"({len(a)})")
+    return [f"migration: {'; '.join(parts)}"] if parts else []
 
 
 def _migration_regressions(before: list[dict], now: list[dict], tolerance: float) -> list[str]:

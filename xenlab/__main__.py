@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
                          "place to another Debian release needs (a local package source for "
                          "the VMs, which have no route to the mirror); print its folder")
     p.add_argument("--release", default="trixie", help="the Debian release (default: trixie)")
+    p = verbs.add_parser("upgrade", help="upgrade a host in place to another Debian release "
+                         "(apt full-upgrade, the release's Xen, update-grub) and boot it from "
+                         "its own disk; the host must run no guest")
+    p.add_argument("name", choices=("test1", "test2"))
+    p.add_argument("--to", dest="release", default="trixie",
+                   help="the Debian release (default: trixie)")
     p = verbs.add_parser("reboot", help="reboot a host from inside (systemctl reboot) and wait "
                          "until it is back")
     p.add_argument("name", choices=("target", "test1", "test2"))
@@ -71,6 +77,10 @@ def run_box(args: argparse.Namespace) -> int:
             from .box.image import ensure_image
             from .box.packages import package_source
             print(package_source(ensure_image(progress), args.release, progress))
+        elif args.verb == "upgrade":
+            from .box.upgrade import upgrade
+            timings = upgrade(progress, args.name, args.release)
+            print(" ".join(f"{step}={seconds:.1f}s" for step, seconds in timings.items()))
         elif args.verb == "reboot":
             lifecycle.reboot(progress, args.name)
         elif args.verb == "down":

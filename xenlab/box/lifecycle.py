@@ -17,6 +17,7 @@ from .host import BoxError, Progress
 from .image import BaseImage, ensure_image
 from .inventory import target_of, with_target, write_inventory
 from .paths import PREFIX, run_dir, state_root
+from .serve import leftover_servers
 from .seed import (IDENTITIES, LAB_NET, LAB_PREFIX, VmIdentity, ensure_keypair,
                    known_hosts_line, write_seed)
 from .vm import delete_network, make_data_disk, make_overlay
@@ -102,7 +103,7 @@ def ensure_host_packages(progress: Progress) -> None:
 
 def cleanup_leftovers(progress: Progress) -> None:
     """Remove what a crashed run left: processes, namespaces, links, state."""
-    for pid in box_processes():
+    for pid in box_processes() + leftover_servers():
         progress(f"cleanup: killing leftover box process {pid}")
         os.kill(pid, signal.SIGKILL)
     delete_network()
@@ -312,7 +313,7 @@ def down(progress: Progress) -> None:
                      timeout=STOP_DEADLINE_S, interval=0.2, what="supervisor stop")
         except WaitTimeout as exc:
             progress(str(exc))
-    for pid in box_processes():
+    for pid in box_processes() + leftover_servers():
         progress(f"box: killing {pid}")
         os.kill(pid, signal.SIGKILL)
     delete_network()

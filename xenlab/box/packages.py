@@ -20,8 +20,13 @@ from .image import BaseImage, apt_mirror
 from .paths import cache_dir
 
 # What each release adds to a full upgrade: its Xen (Debian has no metapackage that
-# moves an installed xen-hypervisor-4.17 to 4.20).
-RELEASES = {"trixie": ("xen-hypervisor-4.20-amd64", "xen-utils-4.20")}
+# moves an installed xen-hypervisor-4.17 to 4.20), and GRUB's update-grub: an upgraded host
+# boots the Xen and kernel on its own disk through the menu update-grub writes (see
+# bootdisk.py), where the box's hosts were booted by QEMU from files of the image.
+# xen-system-amd64 and xen-hypervisor-common as an operator installs Xen on Debian (the
+# latter makes Xen GRUB's default entry).
+RELEASES = {"trixie": ("xen-system-amd64", "xen-hypervisor-4.20-amd64", "xen-utils-4.20",
+                       "xen-hypervisor-common", "grub-common", "grub2-common")}
 CLOSURE = ("depends", "--recurse", "--no-recommends", "--no-suggests",
            "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances")
 

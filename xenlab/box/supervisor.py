@@ -4,6 +4,10 @@
 returns once the hosts answer; it lives as long as the box. On SIGTERM it
 stops every VM by PID (SIGTERM, then SIGKILL after a deadline), deletes the
 network namespace and removes state.json.
+
+A host is started again when its QEMU exits while RUN/NAME.restart exists (the marker is
+removed): `box upgrade` powers a host off that way to boot it from now on from its own disk,
+through the boot disk named in RUN/NAME.bootdisk (see bootdisk.py).
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from pathlib import Path
 
 from .image import BaseImage
 from .paths import run_dir, tap_name
-from .seed import IDENTITIES
+from .seed import IDENTITIES, VmIdentity
 from .vm import create_network, delete_network, open_tap, qemu_command
 
 STOP_GRACE_S = 10.0
@@ -42,6 +46,34 @@ def stop_process(proc: subprocess.Popen, grace: float = STOP_GRACE_S) -> None:
         proc.wait(timeout=grace)
 
 
+def start(vm: VmIdentity, image: BaseImage, run: Path, resume: Path | None) -> subprocess.Popen:
+    """Start one host's QEMU: booted by QEMU, resumed from a saved state, or (RUN/NAME.bootdisk)
+    booted from its own disk through GRUB."""
+    marker = run / f"{vm.name}.bootdisk"
+    disk = Path(marker.read_text().strip()) if marker.exists() else None
+    fd = open_tap(tap_name(vm.name))
+    try:
+        with (run / f"{vm.name}.qemu.log").open("a") as log:
+            return subprocess.Popen(
+                qemu_command(vm, image, run, fd, resume / f"{vm.name}.state" if resume else None,
+                             boot_disk=disk),
+                pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        os.close(fd)
+
+
+def write_state(run: Path, procs: dict[str, subprocess.Popen], image: BaseImage,
+                resume: Path | None, started: float) -> None:
+    state = {"supervisor": os.getpid(), "started": started, "image": str(image.folder),
+             "resumed": str(resume) if resume else None,
+             "vms": {vm.name: {"pid": procs[vm.name].pid, "ssh_port": vm.ssh_port}
+                     for vm in IDENTITIES if vm.name in procs}}
+    state_file = run / "state.json"
+    tmp = state_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1))
+    tmp.rename(state_file)
+
+
 def main(image_dir: str, run_folder: str, saved: str | None = None) -> int:
     """Start the VMs (from the saved hosts in folder `saved` when given) and wait on them."""
     run = Path(run_folder)
@@ -54,28 +86,24 @@ def main(image_dir: str, run_folder: str, saved: str | None = None) -> int:
     state_file = run / "state.json"
     try:
         create_network()
+        started = time.time()
         for vm in IDENTITIES:
-            fd = open_tap(tap_name(vm.name))
-            with (run / f"{vm.name}.qemu.log").open("w") as log:
-                procs[vm.name] = subprocess.Popen(
-                    qemu_command(vm, image, run, fd,
-                                 resume / f"{vm.name}.state" if resume else None),
-                    pass_fds=(fd,),
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-            os.close(fd)
-        state = {"supervisor": os.getpid(), "started": time.time(), "image": str(image.folder),
-                 "resumed": str(resume) if resume else None,
-                 "vms": {name: {"pid": p.pid, "ssh_port": vm.ssh_port}
-                         for (name, p), vm in zip(procs.items(), IDENTITIES)}}
-        tmp = state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=1))
-        tmp.rename(state_file)
+            procs[vm.name] = start(vm, image, run, resume)
+        write_state(run, procs, image, resume, started)
         while any(p.poll() is None for p in procs.values()):
             pid, status = os.wait()
-            for name, p in procs.items():
-                if p.pid == pid:
-                    p.returncode = os.waitstatus_to_exitcode(status)
-                    print(f"{name}: QEMU pid {pid} exited with {p.returncode}", flush=True)
+            for vm in IDENTITIES:
+                p = procs.get(vm.name)
+                if p is None or p.pid != pid:
+                    continue
+                p.returncode = os.waitstatus_to_exitcode(status)
+                print(f"{vm.name}: QEMU pid {pid} exited with {p.returncode}", flush=True)
+                restart = run / f"{vm.name}.restart"
+                if restart.exists():
+                    restart.unlink()
+                    procs[vm.name] = start(vm, image, run, None)
+                    print(f"{vm.name}: started again, QEMU pid {procs[vm.name].pid}", flush=True)
+                    write_state(run, procs, image, resume, started)
     except Stop:
         print("stopping", flush=True)
     finally:

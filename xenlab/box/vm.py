@@ -103,17 +103,25 @@ def make_data_disk(path: Path) -> None:
 
 
 def qemu_command(vm: VmIdentity, image: BaseImage, run: Path, tap_fd: int,
-                 incoming: Path | None = None) -> list[str]:
+                 incoming: Path | None = None, boot_disk: Path | None = None) -> list[str]:
     """The QEMU command line of one host (Xen host, or the plain-Linux target).
 
     With `incoming` (a state file saved by snapshot.save), QEMU loads the saved
-    machine instead of booting it, and waits paused for `cont`.
+    machine instead of booting it, and waits paused for `cont`. With `boot_disk`
+    (bootdisk.py), the host boots from its own disk through GRUB instead of from the
+    image's Xen and kernel.
     """
     linux = LINUX_ARGS.format(mid=vm.machine_id, name=vm.name)
     cmd = ["qemu-system-x86_64", "-name", f"{PREFIX}-{vm.name}", "-machine", "pc",
            "-accel", "tcg,tb-size=256", "-smp", "1", "-display", "none",
            "-no-user-config", "-nodefaults", "-vga", "none"]
-    if vm.name == "target":
+    root_boot = ""
+    if boot_disk is not None:
+        cmd += ["-m", str(TARGET_MEM_MIB if vm.name == "target" else XEN_HOST_MEM_MIB),
+                "-drive", f"file={boot_disk},if=none,id=boot,format=raw,readonly=on",
+                "-device", "virtio-blk-pci,drive=boot,addr=0x8,bootindex=0"]
+        root_boot = ",bootindex=1"
+    elif vm.name == "target":
         cmd += ["-m", str(TARGET_MEM_MIB), "-kernel", str(image.kernel),
                 "-initrd", str(image.initrd), "-append", f"{linux} console=ttyS0"]
     else:
@@ -123,7 +131,7 @@ def qemu_command(vm: VmIdentity, image: BaseImage, run: Path, tap_fd: int,
                 "-initrd", f"{dom0},{image.initrd}"]
     cmd += ["-device", "virtio-scsi-pci,id=scsi0,addr=0x4",
             "-drive", f"file={run / (vm.name + '.qcow2')},if=none,id=root,format=qcow2,cache=unsafe,discard=unmap",
-            "-device", "scsi-hd,drive=root,bus=scsi0.0,scsi-id=0,lun=0"]
+            "-device", f"scsi-hd,drive=root,bus=scsi0.0,scsi-id=0,lun=0{root_boot}"]
     if vm.name == "target":
         cmd += ["-drive", f"file={run / 'lun.raw'},if=none,id=data,format=raw,cache=unsafe",
                 "-device", "scsi-hd,drive=data,bus=scsi0.0,scsi-id=1,lun=0,serial=xenlab-lun"]

@@ -11,6 +11,17 @@ from .boxkit import box
 pytest_plugins = ["pytester"]  # test_plugin.py, test_modes.py: a lab suite run inside
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked upgrade (an hour of the box) run only when -m names them."""
+    if "upgrade" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="the rolling upgrade runs only with -m upgrade "
+                                   "(bench/upgrade.py runs it too)")
+    for item in items:
+        if item.get_closest_marker("upgrade"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def box_inventory() -> Path:
     """Fresh hosts of the lab-in-a-box for this session (`box reset`); down at the end.

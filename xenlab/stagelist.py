@@ -39,6 +39,8 @@ OTHER_MARKERS = {
                    "mode with --allow-destructive",
     "migration": "moves the guest between the Xen hosts: the one write verify mode allows",
     "box": "needs the lab-in-a-box (QEMU VMs on this machine, `python -m xenlab box up`)",
+    "upgrade": "upgrades the box's Xen hosts in place to Debian 13 (about an hour): runs only "
+               "when asked for, with -m upgrade",
 }
 
 

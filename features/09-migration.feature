@@ -18,7 +18,7 @@ Feature: Stage 9 - live migration, proven live and measured
     Given the bridge exists under the same name on both Xen hosts
     And the guest's disk is present and identical on the migration destination
     And the migration destination has free memory for the guest's configured memory
-    And both Xen hosts run the same Xen version, or the difference is reported
+    And Xen can move the guest live between the two hosts, or why not is reported
     And the relocation path from the migration source to the destination works
     And no domain of the guest's name exists on the migration destination
     When the guest is migrated live from the migration source to the migration destination

@@ -29,6 +29,7 @@ from xenlab.parsers import (
     parse_ss_listen,
     parse_sxp,
     parse_tgtadm_show,
+    parse_domain_types,
     parse_xen_info,
     parse_xend_config,
 )
@@ -53,6 +54,7 @@ PARSERS = {
     "xl-list": parse_domain_list,
     "xm-info": parse_xen_info,
     "xl-info": parse_xen_info,
+    "xl-list-long": parse_domain_types,
     "xend-config": parse_xend_config,
     "guest-config": parse_guest_config,
     "ifconfig": parse_ifconfig,

@@ -103,3 +103,29 @@ def test_stage_9_tries_no_move_xen_does_not_support_and_says_why():
     nothing, back = moves_xen_supports(t1_417, t2_420, one_way_allowed=True)
     assert nothing is None and back.startswith("Xen supports live migration to the same")
     assert moves_xen_supports(t1_417, t2_417, one_way_allowed=False) == (None, None)
+
+
+def test_a_pv_guest_is_not_moved_away_from_a_xen_without_shadow_paging():
+    """Debian 13's Xen 4.20 (test2 of the box, upgraded, captured): virt_caps without
+    'shadow'; `xl migrate` of the PV guest from it failed with 'Failed to enable logdirty: 95'
+    (measured). Xen 4.17 of the box (test1) has 'shadow' and moves it to 4.20."""
+    from xenlab.stages.migration import moves_xen_supports
+    t1 = _info("xl-info", "box-test1-xen-4.17-empty-changeset")
+    t2 = _info("xl-info", "box-test2-xen-4.20-no-shadow")
+    assert "shadow" in t1.virt_caps and "shadow" not in t2.virt_caps
+    assert xen.unsupported_move(t1, t2, "pv") is None  # the receiver needs no log-dirty
+    why = xen.unsupported_move(t2, t2, "pv")  # both upgraded: not even between equals
+    assert why.startswith("Xen 4.20.5-pre on test2 is built without shadow paging (xl info "
+                          "virt_caps: pv hvm gnttab-v1 gnttab-v2; no 'shadow')")
+    assert "CONFIG_SHADOW_PAGING=y" in why and "PVH or HVM" in why
+    # HVM and PVH guests use the hardware's paging (HAP) for it; an unknown type is not judged.
+    assert xen.unsupported_move(t2, t2, "hvm") is None
+    assert xen.unsupported_move(t2, t2, None) is None
+    # A Xen that does not say what it can do (the article's 4.2: virt_caps empty): not judged.
+    assert _info("xm-info", "article-test2").virt_caps is None
+    # After upgrading both hosts, stage 9 moves nothing and says why (not a broken lab).
+    nothing, back = moves_xen_supports(t2, t2, one_way_allowed=True, guest_type="pv")
+    assert nothing.endswith("; not tried") and "without shadow paging" in nothing
+    # test2 upgraded only: the way there works; the way back is refused by release first.
+    nothing, back = moves_xen_supports(t1, t2, one_way_allowed=True, guest_type="pv")
+    assert nothing is None and back.startswith("Xen supports live migration to the same")

@@ -12,7 +12,7 @@ import shlex
 from typing import ClassVar
 
 from xenlab.errors import XenlabError
-from xenlab.parsers import Domain, XenInfo, parse_domain_list, parse_xen_info
+from xenlab.parsers import Domain, XenInfo, parse_domain_list, parse_domain_types, parse_xen_info
 from xenlab.remote import Host, Result, guard
 
 # The toolstack subcommands that only read (any other one writes): what the verify-mode
@@ -74,6 +74,11 @@ class Toolstack:
     def domain(self, name: str) -> Domain | None:
         return next((d for d in self.domains() if d.name == name), None)
 
+    def domain_type(self, name: str) -> str | None:
+        """The running domain's type ("pv", "pvh", "hvm"), as the toolstack holds it; None
+        where this toolstack does not say."""
+        return None
+
     def create(self, config_path: str) -> Result:
         return self.host.change(f"{self.command} create %s", config_path, timeout=CREATE_TIMEOUT_S)
 
@@ -111,6 +116,11 @@ class Xl(Toolstack):
     relocation_path = "root SSH to {address} without a password (xl migrate's channel)"
     log_path = "/var/log/xen/xl-{name}.log"
     builds_relocation = True
+
+    def domain_type(self, name: str) -> str | None:
+        # libxl's own record of the running domain (`xl list -l`), not the config file.
+        return parse_domain_types(self.host.check("xl list -l %s", name,
+                                                  timeout=READ_TIMEOUT_S).stdout).get(name)
 
     def relocation_probe(self, dest_address: str, port: int) -> tuple[str, ...]:
         return ("ssh -o BatchMode=yes -o StrictHostKeyChecking=yes "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._common import Unparsable, lines, parser, split_field, to_float, to_int
+from ._common import Unparsable, json_object, lines, load_json, parser, split_field, to_float, to_int
 
 _LIST_HEADER = ["Name", "ID", "Mem", "VCPUs", "State", "Time(s)"]
 
@@ -49,6 +49,13 @@ class XenInfo:
     def xen_version(self) -> str:
         """'4.2.5-38.el6': major.minor followed by extra (which starts with '.')."""
         return f"{self.xen_major}.{self.xen_minor}{self.xen_extra}"
+
+    @property
+    def virt_caps(self) -> tuple[str, ...] | None:
+        """What the running hypervisor can do (xl on Xen >= 4.13: 'pv hvm shadow ...');
+        None when the toolstack does not say (no field, or empty as on the article's 4.2)."""
+        value = dict(self.fields).get("virt_caps", "").split()
+        return tuple(value) if value else None
 
 
 @parser()
@@ -106,3 +113,20 @@ def parse_xen_info(text: str) -> XenInfo:
         xen_commandline=info.get("xen_commandline"),
         fields=tuple(pairs),
     )
+
+
+@parser()
+def parse_domain_types(text: str) -> dict[str, str]:
+    """`xl list -l [NAME]` (JSON: one object per domain) -> domain name -> its type as libxl
+    says it ("pv", "pvh", "hvm")."""
+    domains = load_json(text)
+    if not isinstance(domains, list) or not domains:
+        raise Unparsable("expected a JSON list of domains")
+    types = {}
+    for domain in domains:
+        config = json_object(json_object(domain, "a domain").get("config"), "config")
+        info = json_object(config.get("c_info"), "c_info")
+        if not isinstance(info.get("name"), str) or not isinstance(info.get("type"), str):
+            raise Unparsable(f"a domain without c_info name and type: {str(info)[:80]!r}")
+        types[info["name"]] = info["type"]
+    return types

@@ -62,16 +62,16 @@ def check_destination_memory(source: Toolstack, destination: Toolstack, name: st
                           f"{name} ({name} runs with it on {source.host.name})")
 
 
-def moves_xen_supports(source: XenInfo, destination: XenInfo, one_way_allowed: bool
-                       ) -> tuple[str | None, str | None]:
+def moves_xen_supports(source: XenInfo, destination: XenInfo, one_way_allowed: bool,
+                       guest_type: str | None = None) -> tuple[str | None, str | None]:
     """(why nothing may move, why the guest may not come back) for a move there and back
     between these releases (xen.unsupported_move). Nothing moves when Xen does not support
     the way there, nor when it does not support the way back and a one-way move is not
     allowed: a run leaves the guest where it was."""
-    there = xen.unsupported_move(source, destination)
+    there = xen.unsupported_move(source, destination, guest_type)
     if there:
         return f"{there}; not tried", None
-    back = xen.unsupported_move(destination, source)
+    back = xen.unsupported_move(destination, source, guest_type)
     if back and not one_way_allowed:
         return (f"{back}; the guest could not come back, and a run leaves it where it was, "
                 f"so nothing moved (--migration-one-way moves it to "

@@ -29,15 +29,33 @@ def check_free_memory(host: Host, info: XenInfo, guest_mib: int,
            f"at least {guest_mib} MiB free for {guest}", f"{free} MiB free")
 
 
-def unsupported_move(source: XenInfo, destination: XenInfo) -> str | None:
-    """Why Xen does not support a live migration from source to destination (a destination
-    of an older Xen release: migration goes only to the same or a newer release, as in a
-    rolling upgrade); None when it does. Patch levels of one release move both ways."""
-    if (destination.xen_major, destination.xen_minor) >= (source.xen_major, source.xen_minor):
-        return None
-    return (f"Xen supports live migration to the same or a newer release only: "
-            f"{source.host or 'the source'} runs Xen {source.xen_version}, "
-            f"{destination.host or 'the destination'} Xen {destination.xen_version}")
+def unsupported_move(source: XenInfo, destination: XenInfo, guest_type: str | None = None
+                     ) -> str | None:
+    """Why Xen does not support a live migration of a guest of guest_type ("pv", "pvh",
+    "hvm"; None: not known) from source to destination; None when it does.
+
+    - A destination of an older Xen release: migration goes only to the same or a newer
+      release, as in a rolling upgrade. Patch levels of one release move both ways.
+    - A PV guest away from a Xen built without shadow paging: Xen tracks the memory a PV
+      guest dirties during a live migration with shadow page tables, so the source's
+      `xl migrate` fails ("Failed to enable logdirty"). Read from what the running hypervisor
+      says it can do (xl info's virt_caps, Xen >= 4.13), not from a build configuration file
+      on disk, which may belong to another Xen than the one booted. Debian 13's Xen 4.20 is
+      built so (measured on the box)."""
+    if (destination.xen_major, destination.xen_minor) < (source.xen_major, source.xen_minor):
+        return (f"Xen supports live migration to the same or a newer release only: "
+                f"{source.host or 'the source'} runs Xen {source.xen_version}, "
+                f"{destination.host or 'the destination'} Xen {destination.xen_version}")
+    caps = source.virt_caps
+    if guest_type == "pv" and caps is not None and "shadow" not in caps:
+        host = source.host or "the source"
+        return (f"Xen {source.xen_version} on {host} is built without shadow paging (xl info "
+                f"virt_caps: {' '.join(caps)}; no 'shadow'), which Xen needs to track the "
+                f"memory a PV guest writes while it moves: the PV guest cannot be migrated "
+                f"live away from {host} (xl migrate fails: 'Failed to enable logdirty'). Fix: "
+                f"a Xen built with CONFIG_SHADOW_PAGING=y on {host}, or the guest as PVH or "
+                "HVM (hardware virtualisation on the hosts)")
+    return None
 
 
 def xen_version_difference(versions: dict[str, str]) -> str | None:

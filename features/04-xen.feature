@@ -10,3 +10,4 @@ Feature: Stage 4 - Xen dom0 on both hosts
     Then each Xen host answers through its toolstack with Domain-0 listed
     And the migration destination has enough free memory for the guest
     And both Xen hosts run the same Xen version
+    And a Xen host that a reboot would start without Xen is reported

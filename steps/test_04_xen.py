@@ -12,7 +12,7 @@ from xenlab.parsers import XenInfo
 from xenlab.remote import Host
 from xenlab.stages import xen
 
-from .support import check_each, feature
+from .support import check_each, feature, report_each
 
 scenarios(feature("04-xen.feature"))
 
@@ -35,3 +35,8 @@ def same_version(xen_info: dict[str, XenInfo]) -> None:
     # A regression run after upgrading one host meets this: warn, migration may still work.
     if warning := xen.xen_version_difference({h: i.xen_version for h, i in xen_info.items()}):
         warnings.warn(LabHazard(warning))
+
+
+@then("a Xen host that a reboot would start without Xen is reported")
+def xen_after_reboot(xen_hosts: tuple[Host, Host], hazards_fail: bool) -> None:
+    report_each(xen_hosts, xen.after_reboot, hazards_fail)

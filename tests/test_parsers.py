@@ -33,8 +33,8 @@ from xenlab.parsers import (
     parse_xen_info,
     parse_xend_config,
 )
-from xenlab.parsers.boot import (parse_fstab, parse_lio_saveconfig, parse_network_files,
-                                 parse_node_records, parse_tgt_conf)
+from xenlab.parsers.boot import (parse_boot_menu, parse_fstab, parse_lio_saveconfig,
+                                 parse_network_files, parse_node_records, parse_tgt_conf)
 from xenlab.parsers.fingerprint import parse_fingerprint
 from xenlab.parsers.ping import parse_ping_timestamps
 
@@ -68,6 +68,7 @@ PARSERS = {
     "tgt-conf": parse_tgt_conf,
     "lio-saveconfig": parse_lio_saveconfig,
     "network-files": parse_network_files,
+    "boot-menu": parse_boot_menu,
 }
 
 CASES = sorted(DATA.glob("*/*.txt"))

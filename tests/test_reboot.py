@@ -10,7 +10,7 @@ import pytest
 from xenlab.adapters.target import Export, ExportedLun, Lio, Tgt
 from xenlab.checks import LabCheckFailed, RebootFinding, report
 from xenlab.parsers.boot import parse_network_files
-from xenlab.stages import bridge, initiators, storage
+from xenlab.stages import bridge, initiators, storage, xen
 
 from xenlab.remote.host import MISSING_RC
 
@@ -293,3 +293,35 @@ def test_a_lio_target_saved_as_it_runs_comes_back():
         f"test -e {Lio.SAVED} || exit {MISSING_RC}; cat -- {Lio.SAVED}": (0, saved, ""),
         **enabled("rtslib-fb-targetctl")})
     assert Lio(host).after_reboot(export, 1) == []
+
+
+# -- stage 4: the boot loader starts Xen ---------------------------------------------------
+
+def read(path: str, text: str | None) -> dict[str, tuple[int, str, str]]:
+    line = f"test -e {path} || exit 66; cat -- {path}"
+    return {line: (0, text, "") if text is not None else (66, "", "")}
+
+
+NO_MENUS = {**read("/boot/grub/grub.cfg", None), **read("/boot/grub2/grub.cfg", None)}
+ARTICLE_CONF = text("boot-menu", "article-grub-conf")
+
+
+def test_the_articles_grub_conf_boots_xen_by_default():
+    host, _ = replayed("test1", {**NO_MENUS, **read("/boot/grub/grub.conf", ARTICLE_CONF)})
+    assert xen.after_reboot(host) == []
+
+
+def test_a_grub_conf_defaulting_to_the_plain_kernel_is_reported_with_the_index_of_xen():
+    # the article's file as a student leaves it when the distribution's kernel comes first
+    conf = ARTICLE_CONF.replace("default=0", "default=1")
+    host, _ = replayed("test2", {**NO_MENUS, **read("/boot/grub/grub.conf", conf)})
+    [finding] = xen.after_reboot(host)
+    assert finding.what == ("Xen (/boot/grub/grub.conf: its default entry 'CentOS 6 "
+                            "(2.6.32-504.el6.x86_64)' starts no hypervisor)")
+    assert finding.safe == "`sed -i 's/^default=.*/default=0/' /boot/grub/grub.conf`"
+
+
+def test_a_host_without_a_grub_menu_is_not_judged():
+    # the box's hosts are booted by QEMU, with no boot loader on their disks
+    host, _ = replayed("test1", {**NO_MENUS, **read("/boot/grub/grub.conf", None)})
+    assert xen.after_reboot(host) == []

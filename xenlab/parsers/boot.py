@@ -318,3 +318,117 @@ def _shell_pairs(body: list[str]) -> list[tuple[str, str]]:
             key, _, value = line.partition("=")
             pairs.append((key.strip(), value.strip().strip("'\"")))
     return pairs
+
+
+@dataclass(frozen=True)
+class BootEntry:
+    title: str
+    entry_id: str | None
+    xen: bool  # loads a Xen hypervisor (multiboot/multiboot2 or xen_hypervisor of a xen*
+    #            file; grub legacy: `kernel /xen...`)
+
+
+@dataclass(frozen=True)
+class BootMenu:
+    entries: tuple[BootEntry, ...]  # the top-level entries, in order (a submenu by its title)
+    default: str  # as written: an index, a title, an id, a "1>2" path; "0" when unset
+
+    def default_entry(self) -> BootEntry | None:
+        """The entry the boot loader boots: `default` matched by index, title or id (the first
+        of a submenu path); GRUB boots the first entry when nothing matches."""
+        first = self.default.split(">")[0].strip()
+        if first.isdigit():
+            index = int(first)
+            return self.entries[index] if index < len(self.entries) else (
+                self.entries[0] if self.entries else None)
+        for entry in self.entries:
+            if first in (entry.title, entry.entry_id):
+                return entry
+        return self.entries[0] if self.entries else None
+
+    def matches(self) -> bool:
+        """Whether `default` names an existing entry (else GRUB falls back to the first)."""
+        first = self.default.split(">")[0].strip()
+        if first.isdigit():
+            return int(first) < len(self.entries)
+        return any(first in (e.title, e.entry_id) for e in self.entries)
+
+
+_GRUB2_ENTRY = re.compile(r"""^(menuentry|submenu)\s+(['"])(.*?)\2(.*)\{\s*$""")
+_GRUB2_ID = re.compile(r"""\$menuentry_id_option\s+(['"])(.*?)\1""")
+_GRUB2_DEFAULT = re.compile(r"""^\s*set\s+default=(['"]?)(.*?)\1\s*$""")
+_XEN_LOADER = re.compile(r"^\s*(multiboot2?|xen_hypervisor)\s+(?:--\S+\s+)*\S*/xen[^/\s]*\s*")
+
+
+@parser()
+def parse_boot_menu(text: str) -> BootMenu:
+    """The boot loader's menu and its default: GRUB 2's grub.cfg (update-grub's), or GRUB
+    legacy's grub.conf (the article's CentOS 6: `default=N`, `title`, `kernel /xen.gz`).
+    A grub.cfg default of "${saved_entry}" is given as "saved" (grubenv holds the entry);
+    a one-shot "${next_entry}" is ignored."""
+    rows = lines(text)
+    if any(_GRUB2_ENTRY.match(r.strip()) for r in rows):
+        return _grub2(rows)
+    if any(r.strip().startswith("title ") for r in rows):
+        return _grub_legacy(rows)
+    raise Unparsable("neither a grub.cfg (menuentry) nor a grub.conf (title)")
+
+
+def _grub2(rows: list[str]) -> BootMenu:
+    entries: list[BootEntry] = []
+    default = "0"
+    depth = 0
+    current: list = []  # [title, id, xen] of the top-level entry being read
+    for row in rows:
+        line = row.strip()
+        entry = _GRUB2_ENTRY.match(line)
+        if entry:
+            if depth == 0:
+                found = _GRUB2_ID.search(entry.group(4))
+                current = [entry.group(3), found.group(2) if found else None, False]
+                entries.append(BootEntry(*current))
+            depth += 1
+            continue
+        if depth == 0:
+            value = _GRUB2_DEFAULT.match(line)
+            if value and value.group(2) != "${next_entry}":
+                default = "saved" if value.group(2) == "${saved_entry}" else value.group(2)
+            continue
+        if _XEN_LOADER.match(line) and current:
+            current[2] = True
+            entries[-1] = BootEntry(*current)
+        depth += line.count("{") - line.count("}") if not line.startswith("#") else 0
+    return BootMenu(tuple(entries), default)
+
+
+def _grub_legacy(rows: list[str]) -> BootMenu:
+    entries: list[BootEntry] = []
+    default = "0"
+    for row in rows:
+        line = row.strip()
+        if line.startswith("#"):
+            continue
+        key, _, value = line.partition("=") if "=" in line.split()[0] else line.partition(" ")
+        if not entries and key == "default":
+            default = value.strip()
+        elif key == "title":
+            entries.append(BootEntry(value.strip(), None, False))
+        elif key == "kernel" and entries:
+            path = value.split()[0] if value.split() else ""
+            if path.rsplit("/", 1)[-1].startswith("xen"):
+                entries[-1] = BootEntry(entries[-1].title, None, True)
+    return BootMenu(tuple(entries), default)
+
+
+@parser()
+def parse_grubenv(text: str) -> dict[str, str]:
+    """GRUB's environment block (/boot/grub/grubenv): `key=value` lines, '#' padding."""
+    env = {}
+    for line in lines(text):
+        if line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise Unparsable(f"not a key=value line: {line[:60]!r}")
+        env[key.strip()] = value
+    return env

@@ -1,10 +1,18 @@
 """Stage 4: Xen dom0 on both hosts, toolstack detected (xm with xend on Xen <= 4.4, else xl)."""
 from __future__ import annotations
 
-from xenlab.checks import expect
+import dataclasses
+import posixpath
+
+from xenlab.checks import RebootFinding, expect
 from xenlab.adapters.toolstack import Toolstack
 from xenlab.parsers import XenInfo
-from xenlab.remote import Host
+from xenlab.parsers.boot import parse_boot_menu, parse_grubenv
+from xenlab.remote import Host, command_line
+
+# Where GRUB keeps the menu it reads at boot: GRUB 2 (Debian, RHEL >= 7), GRUB legacy (the
+# article's CentOS 6).
+BOOT_MENUS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/grub.conf")
 
 
 def check_dom0(toolstack: Toolstack) -> XenInfo:
@@ -65,3 +73,44 @@ def xen_version_difference(versions: dict[str, str]) -> str | None:
         return None
     return (", ".join(f"{host} runs Xen {v}" for host, v in versions.items())
             + ": migration is supported only to the same or a newer version")
+
+
+def after_reboot(host: Host) -> list[RebootFinding]:
+    """Whether the next boot starts Xen: the default entry of the boot loader's own menu (the
+    file GRUB reads at boot), not what runs now (stage 4 saw Xen run today; an upgrade or a
+    kernel package can change the menu under it). A host without a GRUB menu where GRUB keeps
+    one (e.g. the box's hosts, booted by QEMU; an EFI-only layout) is not judged."""
+    for path in BOOT_MENUS:
+        text = host.read_file(path)
+        if text is not None and text.strip():
+            break
+    else:
+        return []
+    menu = parse_boot_menu(text)
+    if menu.default == "saved":  # GRUB_DEFAULT=saved: the entry grubenv holds
+        env = host.read_file(posixpath.join(posixpath.dirname(path), "grubenv"))
+        saved = parse_grubenv(env).get("saved_entry") if env and env.strip() else None
+        menu = dataclasses.replace(menu, default=saved or "0")
+    entry = menu.default_entry()
+    if entry is None or entry.xen:
+        return []
+    how = (f"its default {menu.default!r} names no entry, so GRUB boots the first, "
+           f"{entry.title!r}" if not menu.matches() else f"its default entry {entry.title!r}")
+    xen_entries = [e for e in menu.entries if e.xen]
+    if not xen_entries:
+        fix = "install the Xen hypervisor package (Debian: `apt-get install xen-system-amd64`)"
+    elif path.endswith("grub.conf"):
+        index = menu.entries.index(xen_entries[0])
+        fix = f"`sed -i 's/^default=.*/default={index}/' {path}`"
+    elif path.startswith("/boot/grub2/"):  # RHEL: GRUB_DEFAULT=saved, the entry in grubenv
+        fix = "`" + command_line("grub2-set-default %s", xen_entries[0].title) + "`"
+    else:
+        # In a file of /etc/default/grub.d read last: Debian's xen.cfg there sets GRUB_DEFAULT
+        # itself (from GRUB_DISTRIBUTOR), after /etc/default/grub.
+        fix = ("`mkdir -p /etc/default/grub.d && "
+               + command_line("echo %s > /etc/default/grub.d/zz-xen-default.cfg",
+                              f'GRUB_DEFAULT="{xen_entries[0].title}"')
+               + " && update-grub`")
+    return [RebootFinding(host.name, f"Xen ({path}: {how} starts no hypervisor)",
+                          "after the reboot the host runs Linux without Xen: no dom0, no xl, "
+                          "no guest and no migration to or from it", fix)]

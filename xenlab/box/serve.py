@@ -17,11 +17,12 @@ from typing import Iterator
 
 from ..wait import WaitTimeout, wait_for
 from .host import BoxError, sh
-from .paths import BRIDGE, NETNS, cache_dir, run_dir
+from .paths import BRIDGE, NETNS, PREFIX, cache_dir, run_dir
 from .seed import LAB_NET, LAB_PREFIX
 
 SERVER_IP = f"{LAB_NET}.254"
 SERVER_PORT = 8080
+SERVER_MARK = "XENLAB_BOX_SERVER"  # in the server's environment, with the box's prefix
 START_DEADLINE_S = 20.0
 
 
@@ -39,7 +40,10 @@ def serving(folder: Path) -> Iterator[str]:
     address = f"{SERVER_IP}/{LAB_PREFIX}"
     sh(["ip", "-n", NETNS, "addr", "replace", address, "dev", BRIDGE])
     log = (run_dir() / "packages-http.log").open("a")
-    proc = subprocess.Popen(server_command(folder), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    # The box's prefix in its environment: `box down` of another box (its own prefix) must
+    # not kill it (one did, in the middle of an upgrade, when it matched the folder only).
+    proc = subprocess.Popen(server_command(folder), env={**os.environ, SERVER_MARK: PREFIX},
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     try:
         def listening() -> tuple[bool, str]:
             if proc.poll() is not None:
@@ -66,16 +70,20 @@ def serving(folder: Path) -> Iterator[str]:
 
 
 def leftover_servers() -> list[int]:
-    """PIDs of package servers a crashed run left: http.server on a folder of the cache."""
-    mark = str(cache_dir() / "packages").encode()
+    """PIDs of this box's package servers (a crashed run's leftovers): http.server on a
+    folder of the cache, started with this box's prefix in its environment."""
+    folder = str(cache_dir() / "packages").encode()
+    mark = f"{SERVER_MARK}={PREFIX}".encode()
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
                 argv = (entry / "cmdline").read_bytes().split(b"\0")
+                environ = (entry / "environ").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"http.server" in argv and any(a.startswith(mark) for a in argv):
+            if (b"http.server" in argv and any(a.startswith(folder) for a in argv)
+                    and mark in environ):
                 pids.append(int(entry.name))
     return pids
 

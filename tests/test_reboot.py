@@ -325,3 +325,37 @@ def test_a_host_without_a_grub_menu_is_not_judged():
     # the box's hosts are booted by QEMU, with no boot loader on their disks
     host, _ = replayed("test1", {**NO_MENUS, **read("/boot/grub/grub.conf", None)})
     assert xen.after_reboot(host) == []
+
+
+DEBIAN13 = text("boot-menu", "box-test2-debian13-xen-default")  # test2, upgraded by box upgrade
+
+
+def test_an_upgraded_hosts_menu_defaulting_to_xen_passes():
+    host, _ = replayed("test2", read("/boot/grub/grub.cfg", DEBIAN13))
+    assert xen.after_reboot(host) == []
+
+
+def test_a_default_naming_no_entry_is_reported_with_the_entry_grub_boots_instead():
+    # update-grub's menu without GRUB_DISTRIBUTOR (the box's first upgrade; the file is the
+    # capture above with the two differences seen then: titles "GNU/Linux...", and the default
+    # Debian's xen.cfg names, " GNU/Linux, with Xen hypervisor"): no entry has that title, so
+    # GRUB boots the first.
+    host, _ = replayed("test2", read("/boot/grub/grub.cfg",
+                                     text("boot-menu", "box-test2-no-distributor")))
+    [finding] = xen.after_reboot(host)
+    assert finding.what == ("Xen (/boot/grub/grub.cfg: its default ' GNU/Linux, with Xen "
+                            "hypervisor' names no entry, so GRUB boots the first, 'GNU/Linux' "
+                            "starts no hypervisor)")
+    assert finding.safe == ("`mkdir -p /etc/default/grub.d && echo 'GRUB_DEFAULT=\"GNU/Linux, "
+                            "with Xen hypervisor\"' > /etc/default/grub.d/zz-xen-default.cfg && "
+                            "update-grub`")
+
+
+def test_a_saved_default_is_read_from_grubenv():
+    saved = DEBIAN13.replace('set default="Debian GNU/Linux, with Xen hypervisor"',
+                             'set default="${saved_entry}"')
+    env = "# GRUB Environment Block\nsaved_entry=Debian GNU/Linux\n" + "#" * 40
+    host, _ = replayed("test2", {**read("/boot/grub/grub.cfg", saved),
+                                 **read("/boot/grub/grubenv", env)})
+    [finding] = xen.after_reboot(host)
+    assert "its default entry 'Debian GNU/Linux' starts no hypervisor" in finding.what

@@ -4,6 +4,8 @@ only with `-m upgrade` (tests/conftest.py), not in CI; bench/RESULTS.md has its 
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,28 @@ def test_the_rolling_upgrade_to_xen_4_20_is_reported_and_the_lab_keeps_working(t
         assert any(f"{host}: kernel 6.1." in line and "-> 6.12." in line for line in lines), lines
         assert any(f"{host}: open-iscsi 2.1.8" in line and "-> 2.1.11" in line
                    for line in lines), lines
+
+    # On the upgraded hosts (booted by GRUB from their own disks): stage 4 reads each boot
+    # menu; a default that starts Linux without Xen is reported with its fix, which works.
+    from .boxkit import box_ssh, reboot_findings, suite
+    inventory = Path("/var/lib/xenlab/box/inventory.ini")
+    if os.environ.get("XENLAB_STATE"):
+        inventory = Path(os.environ["XENLAB_STATE"]) / "box" / "inventory.ini"
+
+    def xen_findings(name: str) -> list[str]:
+        proc = suite(inventory, "-m", "stage4_xen", f"--results={tmp_path / name}",
+                     junit=tmp_path / f"{name}.xml")
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        return [f for f in reboot_findings(tmp_path / name) if f.split(":")[0] in
+                ("test1", "test2") and "starts no hypervisor" in f]
+
+    assert xen_findings("grub-ok.json") == []
+    broken = box_ssh("test2", "echo 'GRUB_DEFAULT=0' > /etc/default/grub.d/zz-test.cfg && "
+                              "update-grub 2>/dev/null && rm /etc/default/grub.d/zz-test.cfg")
+    assert broken.returncode == 0, broken.stderr
+    [finding] = xen_findings("grub-broken.json")
+    assert finding.startswith("test2: Xen (/boot/grub/grub.cfg: its default entry "
+                              "'Debian GNU/Linux' starts no hypervisor)"), finding
+    for command in re.findall(r"`([^`]+)`", finding.split(" Fix: ", 1)[1]):
+        assert box_ssh("test2", command).returncode == 0, command
+    assert xen_findings("grub-fixed.json") == []

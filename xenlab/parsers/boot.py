@@ -336,8 +336,8 @@ class BootMenu:
     def default_entry(self) -> BootEntry | None:
         """The entry the boot loader boots: `default` matched by index, title or id (the first
         of a submenu path); GRUB boots the first entry when nothing matches."""
-        first = self.default.split(">")[0].strip()
-        if first.isdigit():
+        first = self.default.split(">")[0]  # as GRUB compares it: spaces count
+        if first.strip().isdigit():
             index = int(first)
             return self.entries[index] if index < len(self.entries) else (
                 self.entries[0] if self.entries else None)
@@ -348,8 +348,8 @@ class BootMenu:
 
     def matches(self) -> bool:
         """Whether `default` names an existing entry (else GRUB falls back to the first)."""
-        first = self.default.split(">")[0].strip()
-        if first.isdigit():
+        first = self.default.split(">")[0]
+        if first.strip().isdigit():
             return int(first) < len(self.entries)
         return any(first in (e.title, e.entry_id) for e in self.entries)
 

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_box(args: argparse.Namespace) -> int:
     from .box import lifecycle
     from .box.paths import run_dir
-    from .box.seed import IDENTITIES
+    from .box.seed import identity
 
     progress = Progress()
     if os.geteuid() != 0 and args.verb not in ("status",):
@@ -92,7 +92,7 @@ def run_box(args: argparse.Namespace) -> int:
         elif args.verb == "class-inventory":
             print(write_class_inventory(args.labs))
         elif args.verb == "ssh":
-            vm = next(v for v in IDENTITIES if v.name == args.name)
+            vm = identity(args.name)
             cmd = lifecycle.ssh_command(vm, *args.remote)
             if not args.remote:
                 cmd.insert(1, "-t")

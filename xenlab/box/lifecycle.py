@@ -17,8 +17,8 @@ from .host import BoxError, Progress
 from .image import BaseImage, ensure_image
 from .inventory import target_of, with_target, write_inventory
 from .paths import PREFIX, run_dir, state_root
-from .serve import leftover_servers
-from .seed import (IDENTITIES, LAB_NET, LAB_PREFIX, VmIdentity, ensure_keypair,
+from .serve import is_package_server
+from .seed import (IDENTITIES, LAB_NET, LAB_PREFIX, VmIdentity, ensure_keypair, identity,
                    known_hosts_line, write_seed)
 from .vm import delete_network, make_data_disk, make_overlay
 
@@ -72,7 +72,8 @@ def read_status() -> Status:
 
 
 def box_processes() -> list[int]:
-    """PIDs (not zombies) of any process of the box: QEMUs named PREFIX-*, supervisors."""
+    """PIDs (not zombies) of any process of the box: QEMUs named PREFIX-*, supervisors, the
+    package server of an upgrade."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -84,9 +85,17 @@ def box_processes() -> list[int]:
         is_qemu = any(a.startswith(f"{PREFIX}-".encode()) for a in argv) and argv[0].endswith(
             b"qemu-system-x86_64")
         is_supervisor = b"xenlab.box.supervisor" in argv and str(run_dir()).encode() in argv
-        if (is_qemu or is_supervisor) and _alive(int(entry.name)):
+        is_server = b"http.server" in argv and is_package_server(argv, _environ(entry))
+        if (is_qemu or is_supervisor or is_server) and _alive(int(entry.name)):
             pids.append(int(entry.name))
     return pids
+
+
+def _environ(proc: Path) -> list[bytes]:
+    try:
+        return (proc / "environ").read_bytes().split(b"\0")
+    except OSError:  # gone meanwhile
+        return []
 
 
 def ensure_host_packages(progress: Progress) -> None:
@@ -103,7 +112,7 @@ def ensure_host_packages(progress: Progress) -> None:
 
 def cleanup_leftovers(progress: Progress) -> None:
     """Remove what a crashed run left: processes, namespaces, links, state."""
-    for pid in box_processes() + leftover_servers():
+    for pid in box_processes():
         progress(f"cleanup: killing leftover box process {pid}")
         os.kill(pid, signal.SIGKILL)
     delete_network()
@@ -269,7 +278,7 @@ def reboot(progress: Progress, name: str) -> None:
     """Reboot one host from inside (`systemctl reboot`, as an operator does) and return when
     it is back and ready. QEMU restarts the machine in the same process; it boots what
     it booted first (the kernel and Xen given to QEMU)."""
-    vm = next(v for v in IDENTITIES if v.name == name)
+    vm = identity(name)
     before = _boot_id(vm)
     if before is None:
         raise BoxError(f"{name}: does not answer over SSH; is the box up?")
@@ -313,7 +322,7 @@ def down(progress: Progress) -> None:
                      timeout=STOP_DEADLINE_S, interval=0.2, what="supervisor stop")
         except WaitTimeout as exc:
             progress(str(exc))
-    for pid in box_processes() + leftover_servers():
+    for pid in box_processes():
         progress(f"box: killing {pid}")
         os.kill(pid, signal.SIGKILL)
     delete_network()

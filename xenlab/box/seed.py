@@ -13,7 +13,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .host import sh
+from .host import BoxError, sh
 
 LAB_NET = "198.51.100"
 LAB_PREFIX = 24
@@ -50,6 +50,14 @@ class VmIdentity:
 
 
 IDENTITIES = tuple(VmIdentity(name, i) for i, name in enumerate(("target", "test1", "test2")))
+
+
+def identity(name: str) -> VmIdentity:
+    """The box host called name."""
+    for vm in IDENTITIES:
+        if vm.name == name:
+            return vm
+    raise BoxError(f"no box host {name!r}: the box has {', '.join(v.name for v in IDENTITIES)}")
 
 
 def ensure_keypair(path: Path, comment: str) -> str:

@@ -4,7 +4,7 @@ The VMs have no route to the package mirror, and this machine none to the lab ne
 vm.py). The server runs inside the box's network namespace, on an address of the lab network
 given to the namespace's bridge (SERVER_IP), and serves one folder read-only over HTTP. It is
 started for one upgrade and killed by PID after it; `box down` and a crashed run's cleanup find
-a leftover one by its command line (http.server serving a folder of the package cache).
+a leftover one with the box's other processes (is_package_server).
 """
 from __future__ import annotations
 
@@ -69,21 +69,10 @@ def serving(folder: Path) -> Iterator[str]:
         sh(["ip", "-n", NETNS, "addr", "del", address, "dev", BRIDGE], check=False)
 
 
-def leftover_servers() -> list[int]:
-    """PIDs of this box's package servers (a crashed run's leftovers): http.server on a
-    folder of the cache, started with this box's prefix in its environment."""
+def is_package_server(argv: list[bytes], environ: list[bytes]) -> bool:
+    """Whether a process (its command line and environment, as /proc gives them) is one of
+    this box's package servers: http.server on a folder of the cache, started with this box's
+    prefix in its environment."""
     folder = str(cache_dir() / "packages").encode()
-    mark = f"{SERVER_MARK}={PREFIX}".encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-                environ = (entry / "environ").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if (b"http.server" in argv and any(a.startswith(folder) for a in argv)
-                    and mark in environ):
-                pids.append(int(entry.name))
-    return pids
-
+    return (b"http.server" in argv and any(a.startswith(folder) for a in argv)
+            and f"{SERVER_MARK}={PREFIX}".encode() in environ)

@@ -26,7 +26,7 @@ from .host import BoxError, Progress
 from .image import ensure_image
 from .packages import RELEASES, package_source
 from .paths import run_dir
-from .seed import IDENTITIES, VmIdentity
+from .seed import VmIdentity, identity
 from .serve import serving
 
 FROM_RELEASE = "bookworm"
@@ -77,7 +77,7 @@ def grub_settings(linux_cmdline: str, xen_cmdline: str) -> str:
 def upgrade(progress: Progress, name: str, release: str) -> dict[str, float]:
     """Upgrade host name to release and boot it from its disk; returns the step timings (s)."""
     from .lifecycle import read_status, ssh_command
-    vm = _identity(name)
+    vm = identity(name)
     if release not in RELEASES:
         raise BoxError(f"no upgrade to {release!r}: xenlab knows {', '.join(RELEASES)}")
     if not read_status().vms.get(name):
@@ -99,9 +99,7 @@ def upgrade(progress: Progress, name: str, release: str) -> dict[str, float]:
                         proc.wait(timeout=PROGRESS_EVERY_S)
                         break
                     except subprocess.TimeoutExpired:
-                        if time.monotonic() - start > timeout:
-                            proc.kill()
-                            proc.wait()
+                        if time.monotonic() - start > timeout:  # killed below
                             raise BoxError(f"{name}: {step}: no end within {timeout:.0f} s; "
                                            f"see {log}") from None
                         progress(f"{name}: {step}: {apt_progress(_read_from(log, offset))}")
@@ -122,14 +120,14 @@ def upgrade(progress: Progress, name: str, release: str) -> dict[str, float]:
     if domains:
         raise BoxError(f"{name}: runs {', '.join(domains)}: migrate it to the other Xen host "
                        "first (the upgrade ends with a reboot)")
-    before = run("versions", "uname -r; xl info xen_version").split()
+    before = parse_xen_info(run("xl info", "xl info"))  # release: dom0's kernel
     image = ensure_image(progress)
     source = package_source(image, release, progress)
     disk = boot_disk(progress)
-    xen_cmdline = parse_xen_info(run("xl info", "xl info")).xen_commandline or ""
-    settings = grub_settings(run("kernel arguments", "cat /proc/cmdline"), xen_cmdline)
-    progress(f"{name}: upgrading {FROM_RELEASE} -> {release} (Xen {before[-1]}, kernel "
-             f"{before[0]}); apt's output in {log}")
+    settings = grub_settings(run("kernel arguments", "cat /proc/cmdline"),
+                             before.xen_commandline or "")
+    progress(f"{name}: upgrading {FROM_RELEASE} -> {release} (Xen {before.xen_version}, kernel "
+             f"{before.release}); apt's output in {log}")
     with serving(source) as url:
         run("sources", f"sed -i 's/\\b{FROM_RELEASE}\\b/{release}/g' /etc/apt/sources.list && "
                        f"echo {shlex.quote(f'deb [trusted=yes] {url} ./')} > {APT_LIST}")
@@ -150,8 +148,8 @@ def upgrade(progress: Progress, name: str, release: str) -> dict[str, float]:
     start = time.monotonic()
     boot_from_disk(progress, vm, disk)
     timings["reboot into the new Xen"] = time.monotonic() - start
-    after = run("versions after", "uname -r; xl info xen_version").split()
-    progress(f"{name}: now Xen {after[-1]}, kernel {after[0]}")
+    after = parse_xen_info(run("xl info after", "xl info"))
+    progress(f"{name}: now Xen {after.xen_version}, kernel {after.release}")
     return timings
 
 
@@ -198,9 +196,3 @@ def _read_from(path: Path, offset: int) -> str:
         f.seek(offset)
         return f.read()
 
-
-def _identity(name: str) -> VmIdentity:
-    for vm in IDENTITIES:
-        if vm.name == name:
-            return vm
-    raise BoxError(f"no box host {name!r}: the box has {', '.join(v.name for v in IDENTITIES)}")

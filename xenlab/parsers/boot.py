@@ -20,7 +20,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._common import Unparsable, lines, parser, to_int
 
@@ -333,25 +333,22 @@ class BootMenu:
     entries: tuple[BootEntry, ...]  # the top-level entries, in order (a submenu by its title)
     default: str  # as written: an index, a title, an id, a "1>2" path; "0" when unset
 
-    def default_entry(self) -> BootEntry | None:
-        """The entry the boot loader boots: `default` matched by index, title or id (the first
-        of a submenu path); GRUB boots the first entry when nothing matches."""
+    def named(self) -> BootEntry | None:
+        """The entry `default` names: by index, title or id (the first of a submenu path);
+        None when it names none."""
         first = self.default.split(">")[0]  # as GRUB compares it: spaces count
         if first.strip().isdigit():
             index = int(first)
-            return self.entries[index] if index < len(self.entries) else (
-                self.entries[0] if self.entries else None)
-        for entry in self.entries:
-            if first in (entry.title, entry.entry_id):
-                return entry
-        return self.entries[0] if self.entries else None
+            return self.entries[index] if index < len(self.entries) else None
+        return next((e for e in self.entries if first in (e.title, e.entry_id)), None)
+
+    def default_entry(self) -> BootEntry | None:
+        """The entry the boot loader boots: the one `default` names, else (as GRUB) the first."""
+        return self.named() or (self.entries[0] if self.entries else None)
 
     def matches(self) -> bool:
         """Whether `default` names an existing entry (else GRUB falls back to the first)."""
-        first = self.default.split(">")[0]
-        if first.strip().isdigit():
-            return int(first) < len(self.entries)
-        return any(first in (e.title, e.entry_id) for e in self.entries)
+        return self.named() is not None
 
 
 _GRUB2_ENTRY = re.compile(r"""^(menuentry|submenu)\s+(['"])(.*?)\2(.*)\{\s*$""")
@@ -378,15 +375,13 @@ def _grub2(rows: list[str]) -> BootMenu:
     entries: list[BootEntry] = []
     default = "0"
     depth = 0
-    current: list = []  # [title, id, xen] of the top-level entry being read
     for row in rows:
         line = row.strip()
         entry = _GRUB2_ENTRY.match(line)
         if entry:
             if depth == 0:
                 found = _GRUB2_ID.search(entry.group(4))
-                current = [entry.group(3), found.group(2) if found else None, False]
-                entries.append(BootEntry(*current))
+                entries.append(BootEntry(entry.group(3), found.group(2) if found else None, False))
             depth += 1
             continue
         if depth == 0:
@@ -394,9 +389,8 @@ def _grub2(rows: list[str]) -> BootMenu:
             if value and value.group(2) != "${next_entry}":
                 default = "saved" if value.group(2) == "${saved_entry}" else value.group(2)
             continue
-        if _XEN_LOADER.match(line) and current:
-            current[2] = True
-            entries[-1] = BootEntry(*current)
+        if _XEN_LOADER.match(line):  # inside the top-level entry last read
+            entries[-1] = replace(entries[-1], xen=True)
         depth += line.count("{") - line.count("}") if not line.startswith("#") else 0
     return BootMenu(tuple(entries), default)
 
@@ -416,7 +410,7 @@ def _grub_legacy(rows: list[str]) -> BootMenu:
         elif key == "kernel" and entries:
             path = value.split()[0] if value.split() else ""
             if path.rsplit("/", 1)[-1].startswith("xen"):
-                entries[-1] = BootEntry(entries[-1].title, None, True)
+                entries[-1] = replace(entries[-1], xen=True)
     return BootMenu(tuple(entries), default)
 
 

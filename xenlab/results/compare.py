@@ -108,12 +108,16 @@ def _fingerprint_changes(before: dict[str, dict], now: dict[str, dict]) -> list[
     return lines
 
 
+def _values(migrations_: list[dict], key: str) -> list[float]:
+    """The migrations' figure `key` (e.g. downtime_s), where they have one."""
+    return [m[key] for m in migrations_ if m.get(key) is not None]
+
+
 def _migration_figures(before: list[dict], now: list[dict]) -> list[str]:
     """The migrations' medians beside the baseline's (reported whether better or worse)."""
     parts = []
     for key, what in (("downtime_s", "downtime"), ("wall_s", "time")):
-        a = [m[key] for m in before if m.get(key) is not None]
-        b = [m[key] for m in now if m.get(key) is not None]
+        a, b = _values(before, key), _values(now, key)
         if a and b:
             parts.append(f"{what} median {statistics.median(b):.2f} s now "
                          f"({len(b)} moves), {statistics.median(a):.2f} s in the baseline "
@@ -124,8 +128,7 @@ def _migration_figures(before: list[dict], now: list[dict]) -> list[str]:
 def _migration_regressions(before: list[dict], now: list[dict], tolerance: float) -> list[str]:
     lines = []
     for key, what in (("downtime_s", "downtime"), ("wall_s", "migration time")):
-        a = [m[key] for m in before if m.get(key) is not None]
-        b = [m[key] for m in now if m.get(key) is not None]
+        a, b = _values(before, key), _values(now, key)
         if a and any(m.get(key) is None for m in now):
             lines.append(f"{what}: a migration with no figure now (the guest did not answer "
                          f"after it)")

@@ -19,6 +19,17 @@ from typing import Any, ClassVar, NoReturn
 
 
 @dataclass(frozen=True)
+class Hint:
+    """What to do about a failed check: why it matters (one sentence), the commands that fix
+    it on that host with the lab's values (build mode's own, as a plan gives them), and the
+    article's step they come from."""
+
+    why: str
+    fix: tuple[str, ...] = ()
+    step: str = ""
+
+
+@dataclass(frozen=True)
 class CheckFailure:
     """What one check expected on one host and what it saw there."""
 
@@ -26,13 +37,14 @@ class CheckFailure:
     expected: str
     seen: str
     text: str = ""  # the whole line, where it is not "expected ...; saw ..." (a refusal)
+    hint: Hint | None = None  # attached by the plugin once the stage has failed
 
     def __str__(self) -> str:
         return self.text or f"{self.host}: expected {self.expected}; saw {self.seen}"
 
     def data(self) -> dict[str, Any]:
         """The failure for the results JSON and the reports."""
-        return {**asdict(self), "line": str(self)}
+        return {**asdict(self), "line": str(self)}  # hint: {why, fix, step} or None
 
 
 class LabCheckFailed(AssertionError):

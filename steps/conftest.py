@@ -13,7 +13,7 @@ from pytest_bdd import given
 
 from xenlab.adapters import IscsiTarget, Toolstacks, detect_target
 from xenlab.inventory import Lab
-from xenlab.plugin.gherkin import mark_build_only
+from xenlab.plugin.gherkin import mark_build_only, mark_planned
 from xenlab.remote import Host
 
 
@@ -30,14 +30,22 @@ def iscsi_target(target_host: Host) -> IscsiTarget:
 
 
 @pytest.fixture
-def build(lab_mode: str, build_log, request: pytest.FixtureRequest) -> Callable[..., None]:
+def build(lab_mode: str, build_log, hosts: dict[str, Host],
+          request: pytest.FixtureRequest) -> Callable[..., None]:
     """`build(make)`: in build mode make() runs and what it changed goes to the run's build
-    log; in verify mode nothing runs, and the step reads "build only" in the reports."""
+    log; in plan mode make() runs on hosts that plan instead of changing, and the commands
+    it would have run are the step's plan; in verify mode nothing runs, and the step reads
+    "build only" in the reports."""
     def run(make: Callable[[], list[str]]) -> None:
         if lab_mode == "build":
             build_log(make())
+        elif lab_mode == "plan":
+            before = {name: len(host.planned) for name, host in hosts.items()}
+            what = make()
+            mark_planned(request.node, what, [p for name, host in hosts.items()
+                                              for p in host.planned[before[name]:]])
         else:
-            mark_build_only(request.node)
+            mark_build_only(request.node, make)
     return run
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from xenlab.plugin import NO_LAB
+from xenlab.stagelist import BY_NUMBER
 
 SHIPPED = Path(__file__).resolve().parent.parent / "inventory.ini"
 LOCAL_LAB = re.sub(r"ansible_host=\S+", "ansible_connection=local", SHIPPED.read_text())
@@ -272,8 +273,10 @@ def test_the_record_holds_the_failed_host_checks_and_blocking_stage_as_data(suit
     tests = {t["stage"]: t for t in
              json.loads((suite.path / "r.json").read_text())["labs"]["lab"]["tests"]}
     assert tests[1]["failed_host"] == "target"
+    stage1 = BY_NUMBER[1]  # no build step here: a hint without commands, the article's step
     assert tests[1]["failures"] == [{"host": "target", "expected": "tgtd running",
                                      "seen": "stopped", "text": "",
+                                     "hint": {"why": stage1.why, "fix": [], "step": stage1.article},
                                      "line": "target: expected tgtd running; saw stopped"}]
     assert (tests[4]["failed_host"], tests[4]["failures"]) == ("test1", [])
     assert [tests[n]["blocked_by"] for n in (1, 2, 4)] == [None, 1, None]  # 2 needs 1
@@ -518,6 +521,83 @@ def test_a_build_step_in_verify_mode_reads_build_only_never_passed(suite, mode, 
     assert steps == {"Given the target is configured": shown,
                      "Then the target lists the disk": "passed"}
     result.stdout.fnmatch_lines([f"{shown}* Given the target is configured"])
+
+
+PLANNED_STEPS = """
+from pytest_bdd import given, scenarios, then
+
+from xenlab.checks import expect
+
+scenarios("stage.feature")
+
+@given("the target is configured")
+def configured(build, target_host, pytestconfig):
+    marker = pytestconfig.rootpath / "configured"
+    def make():
+        if target_host.run("test -e %s", marker).rc == 0:
+            return []
+        target_host.change("touch -- %s", marker)
+        return [f"{target_host.name}: configured the target"]
+    build(make)
+
+@then("the target lists the disk")
+def lists(target_host, pytestconfig):
+    marker = pytestconfig.rootpath / "configured"
+    expect(target_host.run("test -e %s", marker).rc == 0, target_host.name,
+           "the target configured", "not configured")
+"""
+
+
+def test_plan_mode_lists_build_modes_commands_runs_no_check_and_changes_nothing(suite):
+    suite.makefile(".feature", stage=BUILD_STEP)
+    suite.makepyfile(test_stage=PLANNED_STEPS)
+    result = suite.runpytest("--inventory=lab.ini", "--lab-mode=plan", "-rA",
+                             "--results=out/results.json")
+    result.assert_outcomes(skipped=1)
+    assert not (suite.path / "configured").exists()  # planned, never sent
+    result.stdout.fnmatch_lines(["*xenlab plan*", "1 commands in 1 stages*",
+                                 "stage 1 (iSCSI target exports the LUN):",
+                                 "  target$ touch -- */configured"])
+    plan = json.loads((suite.path / "out" / "xenlab-plan.json").read_text())
+    [stage] = plan["labs"]["lab"]
+    assert stage["changes"] == ["target: configured the target"]
+    assert [c["command"] for c in stage["commands"]] == [
+        f"touch -- {suite.path / 'configured'}"]
+    [record] = json.loads((suite.path / "out" / "results.json").read_text())["labs"]["lab"]["tests"]
+    assert [s["status"] for s in record["steps"]] == ["planned", "not run"]
+    assert record["failure"] == "plan: 1 command on target"
+
+
+def test_plan_mode_on_a_built_lab_has_nothing_to_do(suite):
+    suite.makefile(".feature", stage=BUILD_STEP)
+    suite.makepyfile(test_stage=PLANNED_STEPS)
+    (suite.path / "configured").touch()
+    result = suite.runpytest("--inventory=lab.ini", "--lab-mode=plan",
+                             "--results=out/results.json")
+    result.stdout.fnmatch_lines(["*xenlab plan*",
+                                 "nothing to do: build mode would change nothing"])
+
+
+def test_a_failed_check_in_verify_mode_carries_build_modes_fix_as_its_hint(suite):
+    suite.makefile(".feature", stage=BUILD_STEP)
+    suite.makepyfile(test_stage=PLANNED_STEPS)
+    result = suite.runpytest("--inventory=lab.ini", "--results=out/r.json",
+                             "--html=report.html")
+    result.assert_outcomes(failed=1)
+    assert not (suite.path / "configured").exists()
+    marker = suite.path / "configured"
+    result.stdout.fnmatch_lines([f"hint for target: {BY_NUMBER[1].why} (article: *)",
+                                 f"  fix: target$ touch -- {marker}"])
+    [record] = json.loads((suite.path / "out" / "r.json").read_text())["labs"]["lab"]["tests"]
+    assert record["failures"][0]["hint"] == {"why": BY_NUMBER[1].why,
+                                             "fix": [f"target$ touch -- {marker}"],
+                                             "step": BY_NUMBER[1].article}
+    html = unescape((suite.path / "report.html").read_text())
+    assert f"target$ touch -- {marker}" in html and "what to do" in html
+    # the fix, run as given, repairs it
+    suite.runpytest("--inventory=lab.ini", "--lab-mode=build"
+                    ).assert_outcomes(passed=1)
+    suite.runpytest("--inventory=lab.ini").assert_outcomes(passed=1)
 
 
 @pytest.mark.parametrize("where", ["tmp", "beside the checkout"])

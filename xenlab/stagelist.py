@@ -17,18 +17,42 @@ class Stage:
     # the roles whose hosts the stage checks (the reports' words): a host of these that a
     # failed stage never reached was not checked; any other host is not involved
     checks: tuple[str, ...] = ("Xen host",)
+    why: str = ""  # why a failure here matters, one sentence (a failed check's hint)
+    article: str = ""  # the article's step that builds it, as the article titles it
 
 
 STAGES = (
-    Stage(1, "stage1_target", "iSCSI target exports the LUN", (), ("iSCSI target",)),
-    Stage(2, "stage2_initiators", "both Xen hosts log in to the target", (1,)),
-    Stage(3, "stage3_partition", "partition and filesystem on the shared disk", (2,)),
-    Stage(4, "stage4_xen", "Xen dom0 on both hosts", ()),
-    Stage(5, "stage5_bridge", "bridge networking on both hosts", ()),
-    Stage(6, "stage6_storage", "shared storage and the guest image", (3,)),
-    Stage(7, "stage7_guest_config", "guest configuration on both hosts", (4, 6)),
-    Stage(8, "stage8_relocation", "relocation service", (4, 5)),
-    Stage(9, "stage9_migration", "live migration", (7, 8)),
+    Stage(1, "stage1_target", "iSCSI target exports the LUN", (), ("iSCSI target",),
+          "without the export neither Xen host has the shared disk: no common guest image, "
+          "no migration", "一.1 iSCSI服务器构建 (the iSCSI server: targets.conf, tgtd)"),
+    Stage(2, "stage2_initiators", "both Xen hosts log in to the target", (1,),
+          why="a Xen host without the session sees no shared disk, so the guest's image is "
+          "not there to start the guest or to receive it",
+          article="一.2 iSCSI客户端的安装和配置 (the initiators: iscsiadm discovery and login)"),
+    Stage(3, "stage3_partition", "partition and filesystem on the shared disk", (2,),
+          why="the guest's image lives on this filesystem, and both hosts must see the same "
+          "partition of the same disk",
+          article="三.1 将iSCSI共享存储作为虚拟机的磁盘存放路径 (fdisk /dev/sdb, mke2fs -t ext4)"),
+    Stage(4, "stage4_xen", "Xen dom0 on both hosts", (),
+          why="only a host running Xen with a toolstack that answers can run the guest or "
+          "receive it", article="二.客户端节点Xen虚拟化环境构建 (Xen, the dom0 kernel, grub)"),
+    Stage(5, "stage5_bridge", "bridge networking on both hosts", (),
+          why="the guest's vif is plugged into this bridge: without it, or under another name "
+          "on the other host, the guest has no network or cannot move",
+          article="三.3 虚拟化平台节点桥设备构建 (the bridge xenbr0)"),
+    Stage(6, "stage6_storage", "shared storage and the guest image", (3,),
+          why="the guest's disk must be the same file on both hosts, read through the shared "
+          "mount", article="三.1-三.2 (mount /scsistore, busybox.img and its busybox root)"),
+    Stage(7, "stage7_guest_config", "guest configuration on both hosts", (4, 6),
+          why="create and migrate read this file on each host; a path it names that is missing "
+          "stops the guest there", article="三.4 构建busybox虚拟机 (/etc/xen/busybox)"),
+    Stage(8, "stage8_relocation", "relocation service", (4, 5),
+          why="the migration goes through this channel: without it migrate fails before "
+          "anything moves", article="四.3 配置节点实时迁移 (relocation; xl: root SSH)"),
+    Stage(9, "stage9_migration", "live migration", (7, 8),
+          why="a guest that does not run on the source with its address has nothing to "
+          "migrate, and a failed move is what the lab is there to prevent",
+          article="四.2-四.3 启动虚拟机busybox, 实时迁移 (start the guest, migrate it)"),
 )
 BY_NUMBER = {s.number: s for s in STAGES}
 BY_MARKER = {s.marker: s for s in STAGES}

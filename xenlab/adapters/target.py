@@ -15,9 +15,12 @@ from xenlab.boot import enable_at_boot, unit_findings
 from xenlab.checks import Finding, RebootFinding, fail
 from xenlab.errors import XenlabError
 from xenlab.parsers import LioConfig, LioTarget, TgtTarget, parse_lio_configfs, parse_tgtadm_show
+from xenlab.parsers.lio import LioTpg
 from xenlab.parsers.boot import (SavedLioTarget, TgtConfTarget, parse_lio_saveconfig,
                                  parse_tgt_conf)
 from xenlab.remote import Host, guard, write_command
+
+TARGETCLI_DEFAULT_PORT = 3260  # of the portal targetcli-fb gives a new target (0.0.0.0)
 
 READ_TIMEOUT_S = 20
 START_TIMEOUT_S = 60
@@ -331,7 +334,10 @@ true"""
         if target is None:
             targetcli("/iscsi", "create", want.iqn, what=f"target {want.iqn}")
             config = self.config()
-            target = next(t for t in config.targets if t.iqn == want.iqn)
+            target = next((t for t in config.targets if t.iqn == want.iqn), None)
+            if target is None and host.planning:  # what targetcli-fb creates: tpg1 on 0.0.0.0
+                target = LioTarget(want.iqn, (LioTpg(1, True, (), (), (), (), (
+                    f"0.0.0.0:{TARGETCLI_DEFAULT_PORT}",), False, True, False),))
             # targetcli's default portal is 0.0.0.0: every address of the host
             for portal in target.tpgs[0].portals:
                 address, _, port = portal.rpartition(":")

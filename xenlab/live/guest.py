@@ -102,15 +102,22 @@ def guest_run(console: GuestConsole, command: str, timeout: float = 30.0) -> str
     return output
 
 
+def ip_commands(module_path: str, ip: str, prefix: int) -> tuple[str, str]:
+    """What is typed in the guest's console to give it its address: the network driver,
+    then the address (set_guest_ip types them; a plan lists them)."""
+    netmask = ipaddress.IPv4Network(f"0.0.0.0/{prefix}").netmask
+    return (f"insmod {shlex.quote(module_path)}",
+            f"ifconfig {GUEST_IFACE} {ip} netmask {netmask} up")
+
+
 def set_guest_ip(console: GuestConsole, module_path: str, ip: str, prefix: int,
                  timeout: float = 30.0) -> None:
     """The article's `insmod xen-netfront.ko; ifconfig eth0 IP up` (a loaded module is fine)."""
-    result = typed(console, f"insmod {shlex.quote(module_path)}")
+    insmod, command = ip_commands(module_path, ip, prefix)
+    result = typed(console, insmod)
     if result.status != 0 and "File exists" not in result.output:
         raise ConsoleError(f"{console.where}: insmod {module_path} exited {result.status}: "
                            f"{result.output.strip()}")
-    netmask = ipaddress.IPv4Network(f"0.0.0.0/{prefix}").netmask
-    command = f"ifconfig {GUEST_IFACE} {ip} netmask {netmask} up"
     # eth0 appears once netfront has connected to its backend: a moment after insmod
     wait_for(lambda: (typed(console, command).status == 0, console.transcript[-120:]),
              timeout=timeout, interval=1.0, what=f"{console.where}: {command}")

@@ -8,15 +8,42 @@ from __future__ import annotations
 
 import pytest
 
-from xenlab.plugin.state import BUILD_ONLY, STATE, STEPS, StepRun
+import inspect
+
+from xenlab.results.views import PLAN_PREFIX
+
+from xenlab.plugin.state import BUILD_ONLY, BUILDERS, PLANNED, STATE, STEPS, StepRun
+
+# The fixtures a step that builds asks for (steps/conftest.py): in plan mode the scenario
+# runs up to its last such step (the article's stages build before they check).
+BUILD_FIXTURES = ("build", "build_on_each")
 
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, scenario) -> None:
     request.node.stash[STEPS] = [StepRun(f"{s.keyword.strip()} {s.name}") for s in scenario.steps]
 
 
-def pytest_bdd_before_step(request: pytest.FixtureRequest, scenario, step) -> None:
+def pytest_bdd_before_step(request: pytest.FixtureRequest, scenario, step, step_func) -> None:
     _run_of(request, scenario, step).first = _commands_so_far(request)
+    if (request.config.getoption("lab_mode", "verify") == "plan" and step.background is None
+            and not _builds(step_func)):
+        _end_of_plan(request, scenario, step)
+
+
+def _builds(step_func) -> tuple[str, ...]:
+    return tuple(n for n in inspect.signature(step_func).parameters if n in BUILD_FIXTURES)
+
+
+def _end_of_plan(request: pytest.FixtureRequest, scenario, step) -> None:
+    """Plan mode: the scenario's steps that build have listed their changes; the checks
+    after them are not run (a plan reads only what the build reads)."""
+    runs = request.node.stash[STEPS]
+    run = _run_of(request, scenario, step)
+    run.first = None
+    planned = [p for r in runs for p in r.planned]
+    hosts = sorted({p.host for p in planned})
+    pytest.skip(PLAN_PREFIX + (f"{len(planned)} command{'s' if len(planned) != 1 else ''} on "
+                               f"{', '.join(hosts)}" if planned else "nothing to change"))
 
 
 def pytest_bdd_after_step(request: pytest.FixtureRequest, scenario, step) -> None:
@@ -29,17 +56,30 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, scenario, step) -> Non
 
 def _ended(request: pytest.FixtureRequest, scenario, step, status: str) -> None:
     run = _run_of(request, scenario, step)
-    if not (run.status == BUILD_ONLY and status == "passed"):
+    if not (run.status in (BUILD_ONLY, PLANNED) and status == "passed"):
         run.status = status
     run.end = _commands_so_far(request)
 
 
-def mark_build_only(node: pytest.Item) -> None:
+def mark_build_only(node: pytest.Item, make=None) -> None:
     """The running step builds, and this run only verifies: it reads "build only" in the
-    reports, never "passed" (it checked nothing)."""
+    reports, never "passed" (it checked nothing). `make` is kept: if a check of the scenario
+    fails, it plans the fix (xenlab.plugin.hints)."""
     running = [run for run in node.stash.get(STEPS, []) if run.first is not None and run.end is None]
     if running:
         running[-1].status = BUILD_ONLY
+    if make is not None:
+        node.stash.setdefault(BUILDERS, []).append(make)
+
+
+def mark_planned(node: pytest.Item, changes: list[str], planned: list) -> None:
+    """The running step builds, and this run plans: it reads "planned" in the reports, with
+    the commands build mode would run (xenlab.remote.Planned) and what they change."""
+    running = [run for run in node.stash.get(STEPS, []) if run.first is not None and run.end is None]
+    if running:
+        running[-1].status = PLANNED
+        running[-1].planned += planned
+        running[-1].changes += changes
 
 
 def _run_of(request: pytest.FixtureRequest, scenario, step) -> StepRun:
@@ -52,7 +92,7 @@ def _commands_so_far(request: pytest.FixtureRequest) -> int:
 
 
 # What cucumber calls a step of ours that checked nothing: it did not run.
-CUCUMBER_STATUS = {BUILD_ONLY: "skipped", "not run": "skipped"}
+CUCUMBER_STATUS = {BUILD_ONLY: "skipped", "not run": "skipped", PLANNED: "skipped"}
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

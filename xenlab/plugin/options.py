@@ -35,8 +35,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 _merge_inventory_options)
     parser.optparser.conflict_handler = _HANDLER
     group = parser.getgroup("xenlab", "xenlab lab")
-    group.addoption("--lab-mode", choices=("verify", "build"), default="verify",
-                    help="verify: read only (default); build: steps may change the hosts")
+    group.addoption("--lab-mode", choices=("verify", "build", "plan"), default="verify",
+                    help="verify: read only (default); build: steps may change the hosts; "
+                         "plan: read only, list what build would change as the commands it "
+                         "would run (reports/<run>/xenlab-plan.json)")
     group.addoption("--allow-destructive", action="store_true",
                     help="let build mode partition and format the shared disk")
     group.addoption("--inventory", dest=INVENTORY_DEST, metavar="PATH",

@@ -49,6 +49,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.section("xenlab baseline")
         for line in comparison.lines():
             terminalreporter.line(line, red=line.startswith("REGRESSION"))
+    if config.getoption("lab_mode", "verify") == "plan":
+        plan_summary(terminalreporter, config.stash[STATE])
     if config.getoption("lab_mode", "verify") != "build":
         return
     changes = config.stash[STATE].changes
@@ -59,6 +61,38 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.line(f"xenlab build: {len(changes)} changes")
         for line in changes:
             terminalreporter.line(f"  {line}")
+
+
+PLAN_FORMAT = "xenlab-plan/1"
+DESTROYS = "[destroys data] "
+
+
+def plan_document(state: RunState) -> dict:
+    """What build mode would do to each lab (xenlab.results.plan), as a file for scripts."""
+    return {"format": PLAN_FORMAT,
+            "labs": {name: res.plan(entry) for name, entry in state.results.labs.items()}}
+
+
+def plan_summary(terminalreporter, state: RunState) -> None:
+    """Stage by stage, each host's commands as build mode would run them, in order."""
+    terminalreporter.section("xenlab plan")
+    for name, stages in plan_document(state)["labs"].items():
+        todo = [s for s in stages if s["commands"]]
+        prefix = f"{name}: " if len(state.results.labs) > 1 else ""
+        if not todo:
+            terminalreporter.line(f"{prefix}nothing to do: build mode would change nothing")
+            continue
+        total = sum(len(s["commands"]) for s in todo)
+        terminalreporter.line(f"{prefix}{total} commands in {len(todo)} stages "
+                              "(run in this order; `build` runs exactly these)")
+        for stage in stages:
+            if not stage["commands"]:
+                terminalreporter.line(f"stage {stage['stage']} ({stage['title']}): nothing to do")
+                continue
+            terminalreporter.line(f"stage {stage['stage']} ({stage['title']}):")
+            for c in stage["commands"]:
+                terminalreporter.line(f"  {c['host']}$ {DESTROYS if c['destructive'] else ''}"
+                                      f"{c['line']}", red=c["destructive"])
 
 
 def commands_line(state: RunState) -> str:
@@ -81,6 +115,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         document = state.results.document()
         res.write_results(document, default_path(session.config, "results",
                                                  "xenlab-results.json"))
+        if session.config.getoption("lab_mode", "verify") == "plan":
+            path = default_path(session.config, "results", "xenlab-plan.json")
+            path = path.with_name("xenlab-plan.json")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(plan_document(state), indent=1))
         if len(document["labs"]) > 1:
             state.class_report = write_class_report(document, default_path(
                 session.config, "class_report", "class-report.html"))

@@ -12,6 +12,7 @@ import pytest
 from xenlab import results as res
 from xenlab.checks import LabCheckFailed, LabHazard
 from xenlab.errors import XenlabError, first_line
+from xenlab.plugin.hints import hint_lines, with_hints
 from xenlab.plugin.labs import lab_name_of, lab_of
 from xenlab.plugin.order import stage_of
 from xenlab.plugin.state import (BLOCKED_BY, FINDINGS, MIGRATIONS, SECTIONS_AS_HTML, SEEN, STATE,
@@ -45,11 +46,16 @@ def pytest_runtest_call(item: pytest.Item):
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     state = item.config.stash[STATE]
-    if report.failed and call.excinfo and isinstance(call.excinfo.value,
-                                                     (XenlabError, LabCheckFailed)):
+    failed = call.excinfo.value if report.failed and call.excinfo else None
+    if (isinstance(failed, LabCheckFailed) and call.when == "call"
+            and item.config.getoption("lab_mode", "verify") == "verify"):
+        failed = with_hints(item, failed)
+    if isinstance(failed, XenlabError | LabCheckFailed):
         failed_step = next((s.text for s in item.stash.get(STEPS, []) if s.status == "failed"),
                            None)
-        report.longrepr = (f"{failed_step}: " if failed_step else "") + str(call.excinfo.value)
+        report.longrepr = "\n".join([(f"{failed_step}: " if failed_step else "") + str(failed),
+                                     *(hint_lines(failed) if isinstance(failed, LabCheckFailed)
+                                       else ())])
     stage = stage_of(item)
     if report.failed and stage:
         state.failed.setdefault((lab_name_of(item), stage.number), _failure_line(report))
@@ -57,7 +63,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.when == "call" and STEPS in item.stash:
         as_html.append(len(report.sections))
         report.sections.append(("Gherkin steps", "\n".join(
-            f"{s.status:8} {s.text}" for s in item.stash[STEPS])))
+            f"{s.status:8} {s.text}" + "".join(f"\n           {p.host}$ {p.line()}"
+                                               for p in s.planned)
+            for s in item.stash[STEPS])))
     seen = item.stash.get(SEEN, len(state.evidence.results))
     phase = (seen, len(state.evidence.results))  # this phase's commands
     if results := state.evidence.results[seen:]:
@@ -69,7 +77,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     carried = []  # travels with the report (xdist too) to Results, the reports, the JSON
     if (STEPS in item.stash or stage) and (
             report.when == "call" or (report.when == "setup" and not report.passed)):
-        carried.append(("xenlab", _record(item, report, call, phase)))
+        carried.append(("xenlab", _record(item, report, failed, phase)))
     if report.when == "teardown" and state.lab_info is not None:
         carried.append(("xenlab_lab", state.lab_info))
         state.lab_info = None
@@ -90,7 +98,7 @@ def _redact_report(report: pytest.TestReport, state: RunState) -> None:
     report.sections = [(title, res.redact(text, secrets)) for title, text in report.sections]
 
 
-def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
+def _record(item: pytest.Item, report: pytest.TestReport, failed: BaseException | None,
             phase: tuple[int, int]) -> dict:
     """What the reports and a later --baseline need of one scenario (no secret in it).
 
@@ -99,7 +107,6 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
     state = item.config.stash[STATE]
     lab = lab_of(item)
     stage = stage_of(item)
-    failed = call.excinfo.value if report.failed and call.excinfo else None
     scenario = getattr(item.obj, "__scenario__", None)
     steps = item.stash.get(STEPS, None) or [StepRun(item.name, report.outcome, *phase)]
     record = {
@@ -121,8 +128,12 @@ def _record(item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo,
 
 def _step_record(step: StepRun, results: list[Result]) -> dict:
     commands = results[step.first:step.end] if step.first is not None else []
-    return {"text": step.text, "status": step.status,
-            "commands": [res.command_record(r) for r in commands]}
+    record = {"text": step.text, "status": step.status,
+              "commands": [res.command_record(r) for r in commands]}
+    if step.planned or step.changes:  # plan mode: what build mode would run here
+        record["planned"] = [p.data() for p in step.planned]
+        record["changes"] = list(step.changes)
+    return record
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -44,6 +44,7 @@ class RunState:
 
 
 BUILD_ONLY = "build only"  # a step that builds, in verify mode: nothing ran, nothing checked
+PLANNED = "planned"  # a step that builds, in plan mode: what it would change, listed
 
 
 @dataclass
@@ -51,9 +52,11 @@ class StepRun:
     """One Gherkin step of the test's scenario, as it ran: for its report and record."""
 
     text: str  # keyword and name: "Given the lab inventory names ..."
-    status: str = "not run"  # then passed, failed, or BUILD_ONLY
+    status: str = "not run"  # then passed, failed, BUILD_ONLY or PLANNED
     first: int | None = None  # evidence.results[first:end]: the commands it ran
     end: int | None = None
+    planned: list = field(default_factory=list)  # plan mode: xenlab.remote.Planned, in order
+    changes: list[str] = field(default_factory=list)  # plan mode: what they would change
 
 
 STATE = pytest.StashKey[RunState]()
@@ -61,6 +64,7 @@ STEPS = pytest.StashKey[list[StepRun]]()  # the scenario's steps, in order
 SEEN = pytest.StashKey[int]()  # evidence results already attached to the item's reports
 FINDINGS = pytest.StashKey[list]()  # hazard warnings of the item's call
 MIGRATIONS = pytest.StashKey[list]()  # migration records of the item
+BUILDERS = pytest.StashKey[list]()  # verify mode: the build steps' make(), for the hints
 BLOCKED_BY = pytest.StashKey[int]()  # the failed prerequisite stage the item is skipped for
 # A report attribute (it travels with the report under xdist): the indices in
 # report.sections of the sections the HTML report shows as the record's steps instead.

@@ -7,8 +7,8 @@ comes from `Host.open_pty` (pty.py), testinfra's modules from `Host.testinfra`
 (testinfra.py), an OpenSSH config from sshconfig.py; the write guard of verify
 mode is guard.py.
 """
-from xenlab.remote.host import Host, Result, command_line, write_command
+from xenlab.remote.host import Host, InputFrom, Planned, Result, command_line, write_command
 from xenlab.remote.pty import PTY_CLOSED, Pty
 from xenlab.remote.transport import LocalTransport, Transport, transport_for
 
-__all__ = ["PTY_CLOSED", "Host", "command_line", "write_command", "LocalTransport", "Pty", "Result", "Transport", "transport_for"]
+__all__ = ["PTY_CLOSED", "Host", "InputFrom", "Planned", "command_line", "write_command", "LocalTransport", "Pty", "Result", "Transport", "transport_for"]

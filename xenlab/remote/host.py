@@ -8,6 +8,7 @@ reports show, with the host's secrets replaced by ***.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import shlex
 import threading
@@ -31,7 +32,8 @@ from xenlab.wait import ticking
 if TYPE_CHECKING:
     import testinfra.host
 
-Mode = Literal["verify", "build"]
+Mode = Literal["verify", "build", "plan"]
+MODES = ("verify", "build", "plan")
 Recorder = Callable[["Result"], None]
 KILL_AFTER_S = 5  # the remote `timeout -k`: KILL this long after TERM
 LOCAL_GRACE_S = 1.0  # the local deadline is timeout + this: a dead host fails there
@@ -65,6 +67,47 @@ class Result:
                 + (f": {seen}" if seen else ""))
 
 
+@dataclass(frozen=True)
+class InputFrom:
+    """A command's input that is a file of another host (a public key to authorize): read
+    from there when the command runs; in a plan, named (the file may not exist yet)."""
+
+    host: "Host"
+    path: str
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A change build mode would make on a host, as the exact command it would run there: in
+    plan mode (--lab-mode=plan) and in a failed check's hint, nothing is sent.
+
+    `line()` is the command as a person types it on that host, input included. kind "console":
+    `input` is what to type, line by line, into the interactive `command` (the guest's console).
+    """
+
+    host: str
+    command: str
+    input: str | None = None  # what goes to the command's stdin
+    input_from: tuple[str, str] | None = None  # (host, path): stdin is that host's file
+    destructive: bool = False  # destroys data (partitioning, mkfs)
+    kind: str = "run"  # or "console"
+
+    def line(self) -> str:
+        if self.kind == "console":
+            typed = "; ".join(self.input.splitlines()) if self.input else ""
+            return f"{self.command}   # then type: {typed}"
+        if self.input_from is not None:
+            return f"(on {self.input_from[0]}: cat {self.input_from[1]}) | ({self.command})"
+        if self.input is not None:
+            return f"printf '%s' {shlex.quote(self.input)} | ({self.command})"
+        return self.command
+
+    def data(self) -> dict:
+        return {"host": self.host, "command": self.command, "input": self.input,
+                "input_from": list(self.input_from) if self.input_from else None,
+                "destructive": self.destructive, "kind": self.kind, "line": self.line()}
+
+
 class Host:
     """One lab host for the whole run: run/check read, change writes, migrate moves the guest.
 
@@ -75,10 +118,11 @@ class Host:
     def __init__(self, spec: HostSpec, mode: Mode = "verify", known_hosts: str | None = None,
                  host_key_checking: bool | None = None, connect_timeout: float = 10.0,
                  recorder: Recorder | None = None, transport: Transport | None = None) -> None:
-        if mode not in ("verify", "build"):
-            raise ValueError(f"mode must be verify or build, not {mode!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.spec = spec
         self.mode = mode
+        self.planned: list[Planned] = []  # plan mode: what change() would have run, in order
         self._recorder = recorder
         self._sudo: tuple[str, bytes] | None = None  # (prefix, stdin before the command's)
         self._sudo_lock = threading.Lock()
@@ -103,9 +147,28 @@ class Host:
         A non-zero rc is returned, not raised; a passed deadline raises CommandTimeout.
         """
         line = _render(command, args)
-        if self.mode == "verify":
+        if self.mode != "build":
             self._refuse_if_writes(line)
         return self._send(line, timeout, ok, input)
+
+    @property
+    def planning(self) -> bool:
+        """Plan mode: change() lists the command instead of running it. A build function
+        that reads what an earlier planned change would have made (a disk a login attaches,
+        the UUID mkfs writes) plans on what it would be."""
+        return self.mode == "plan"
+
+    @contextlib.contextmanager
+    def plan_changes(self):
+        """Within: this Host plans instead of changing (reads still run, under the write
+        guard); yields the list the planned changes go to. For a failed check's hint, in
+        verify mode: build mode's own commands for the fix, nothing sent."""
+        mode, planned = self.mode, self.planned
+        self.mode, self.planned = "plan", []
+        try:
+            yield self.planned
+        finally:
+            self.mode, self.planned = mode, planned
 
     def become(self) -> tuple[str, bytes]:
         """How every command of this host runs as spec.become_user (Ansible's become, with
@@ -185,17 +248,47 @@ class Host:
         """run(), and raise CommandFailed when rc is not in ok."""
         return _checked(self.run(command, *args, timeout=timeout, ok=ok, input=input))
 
-    def change(self, command: str, *args: object, **kwargs) -> Result:
-        """check() for a command that writes: refused (nothing sent) unless in build mode."""
+    def change(self, command: str, *args: object, destructive: bool = False,
+               **kwargs) -> Result:
+        """check() for a command that writes: refused (nothing sent) in verify mode; in plan
+        mode listed in `planned` (nothing sent) and answered with rc 0 and no output.
+        `destructive`: it destroys data (shown so in a plan)."""
+        if self.mode == "plan":
+            return self._plan(_render(command, args), kwargs.get("input"), destructive)
+        if isinstance(kwargs.get("input"), InputFrom):
+            source = kwargs["input"]
+            kwargs["input"] = source.host.check("cat -- %s", source.path).stdout
         if self.mode != "build":
             raise ReadOnlyViolation(
                 f"{self.name}: `{_shown(self._redact(_render(command, args)))}` writes to the "
                 f"host; refused in {self.mode} mode (writes need --lab-mode=build)", self.name)
         return self._unguarded(command, args, **kwargs)
 
+    def _plan(self, line: str, input: str | bytes | InputFrom | None, destructive: bool) -> Result:
+        known, source = input, None
+        if isinstance(input, InputFrom):
+            known = input.host.read_file(input.path)  # the file as it is now, if it is
+            source = None if known is not None else (input.host.name, input.path)
+        if isinstance(known, bytes):
+            known = known.decode(errors="replace")
+        self.planned.append(Planned(self.name, self._redact(line),
+                                    None if known is None else self._redact(known), source,
+                                    destructive))
+        return Result(self.name, self._redact(line), 0, "", "", 0.0)
+
+    def plan_console(self, command: str, typed: list[str]) -> None:
+        """Plan mode: what build mode would type, line by line, into an interactive
+        command (the guest's console); nothing is opened."""
+        self.planned.append(Planned(self.name, self._redact(command),
+                                    self._redact("\n".join(typed)), kind="console"))
+
     def migrate(self, command: str, *args: object, **kwargs) -> Result:
         """check() for the lab's live migration: the one write allowed in verify mode
-        (`xl migrate`, and the probe around it); it bypasses the read-only guard."""
+        (`xl migrate`, and the probe around it); it bypasses the read-only guard. Never in
+        plan mode: a plan moves nothing."""
+        if self.mode == "plan":
+            raise ReadOnlyViolation(f"{self.name}: `{_shown(self._redact(_render(command, args)))}`"
+                                    " moves the guest; refused in plan mode", self.name)
         return self._unguarded(command, args, **kwargs)
 
     def _unguarded(self, command: str, args: tuple[object, ...], timeout: float = 30.0,
@@ -223,7 +316,7 @@ class Host:
         opens within timeout; the Pty then raises only PTY_CLOSED exceptions (OSError,
         EOFError) once the session is gone.
         """
-        if self.mode == "verify":
+        if self.mode != "build":
             self._refuse_if_writes(command)
         if not self.spec.become_user:
             return self._transport.open_pty(command, timeout)

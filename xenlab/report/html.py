@@ -15,7 +15,8 @@ from xenlab.report.topology import topology_svg
 from xenlab.stagelist import BY_NUMBER, STAGES
 
 COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "skipped": "#ef6c00",
-           r.NOT_INVOLVED: "#9e9e9e", r.NOT_CHECKED: "#bdbdbd", "not run": "#9e9e9e", "build only": "#607d8b"}
+           r.NOT_INVOLVED: "#9e9e9e", r.NOT_CHECKED: "#bdbdbd", "not run": "#9e9e9e", "build only": "#607d8b",
+           "planned": "#1565c0", r.TO_DO: "#1565c0", r.NOTHING_TO_DO: "#2e7d32"}
 STYLE = """
 <style>
 .xenlab table { border-collapse: collapse; margin: 0.4em 0 1em 0; }
@@ -119,12 +120,15 @@ def steps_html(record: dict[str, Any]) -> str:
     parts = [STYLE, '<div class="xenlab xenlab-steps">']
     if record.get("failure"):
         parts.append(f'<p class="xenlab-failure"><b>failed:</b> {escape(record["failure"])}</p>')
+    parts += [hint_html(f) for f in record.get("failures") or () if f.get("hint")]
     for step in record["steps"]:
         colour = COLOURS.get(step["status"], "#666")
         parts.append(f'<details class="xenlab-step"{" open" if step["status"] == "failed" else ""}>'
                      f'<summary><span style="color:{colour};font-weight:bold">'
                      f'{escape(step["status"])}</span> {escape(step["text"])} '
-                     f'({_count(len(step["commands"]), "command")})</summary>')
+                     f'({_count(len(step["commands"]), "command")}'
+                     + (f', {len(step["planned"])} planned' if step.get("planned") else "")
+                     + ')</summary>')
         for c in step["commands"]:
             status = "timed out" if c["rc"] is None else f"rc={c['rc']}"
             parts.append(f'<div class="xenlab-cmd"><code>{escape(c["host"])}$ '
@@ -134,9 +138,23 @@ def steps_html(record: dict[str, Any]) -> str:
                     parts.append(f"<details><summary>{name}</summary>"
                                  f"<pre>{escape(c[name].rstrip())}</pre></details>")
             parts.append("</div>")
+        parts += [f'<div class="xenlab-cmd xenlab-planned"><code>{escape(p["host"])}$ '
+                  f'{"<b>[destroys data]</b> " if p["destructive"] else ""}{escape(p["line"])}'
+                  '</code></div>' for p in step.get("planned", ())]
         parts.append("</details>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def hint_html(failure: dict[str, Any]) -> str:
+    """A failed check's hint: why it matters, the commands that fix it, the article's step."""
+    hint = failure["hint"]
+    fix = "".join(f"<li><code>{escape(c)}</code></li>" for c in hint["fix"])
+    return (f'<div class="xenlab-hint"><b>{escape(failure["host"])}: what to do</b> '
+            f'<i>({escape(hint["why"])})</i>'
+            + (f"<ol>{fix}</ol>" if fix else
+               "<p>build mode would change nothing for this: see the article's step</p>")
+            + f'<p>article: {escape(hint["step"])}</p></div>')
 
 
 def _count(n: int, word: str) -> str:

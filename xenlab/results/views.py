@@ -9,6 +9,9 @@ from xenlab.stagelist import STAGES
 OUTCOMES = ("failed", "skipped", "passed")  # worst first
 NOT_INVOLVED = "-"  # a host the stage does not check
 NOT_CHECKED = "not checked"  # a host the stage checks, never reached: the stage failed first
+TO_DO = "to do"  # plan mode: build mode would change this host in this stage
+NOTHING_TO_DO = "nothing to do"  # plan mode: build mode would change nothing here
+PLAN_PREFIX = "plan: "  # a plan mode record's reason: its checks were not run
 
 
 def stage_outcomes(tests: list[dict[str, Any]]) -> dict[int, str]:
@@ -42,6 +45,11 @@ def grid(entry: dict[str, Any]) -> dict[int, dict[str, str]]:
         row = dict.fromkeys(hosts, NOT_INVOLVED)
         for test in tests:
             touched = {c["host"] for s in test["steps"] for c in s["commands"]}
+            if (test.get("failure") or "").startswith(PLAN_PREFIX):
+                todo = {p["host"] for s in test["steps"] for p in s.get("planned", ())}
+                for host in touched | todo:
+                    row[host] = TO_DO if host in todo or row[host] == TO_DO else NOTHING_TO_DO
+                continue
             for host in touched:
                 if row.get(host) in (NOT_INVOLVED, "skipped", None):
                     row[host] = "passed"
@@ -79,3 +87,25 @@ def migrations(entry: dict[str, Any]) -> list[dict[str, Any]]:
 def findings(entry: dict[str, Any]) -> list[str]:
     """Every hazard the run warned about, once each, in the order seen."""
     return list(dict.fromkeys(f for t in entry["tests"] for f in t.get("findings", [])))
+
+
+def plan(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """A plan run's lab, stage by stage in the article's order: what build mode would change
+    (`changes`) and the commands it would run, each once (a Background step that builds
+    plans again in every round of its Scenario Outline), with its host and whether it
+    destroys data. Stages with nothing to do have empty lists."""
+    stages = []
+    for stage in STAGES:
+        tests = [t for t in entry["tests"] if t.get("stage") == stage.number]
+        if not tests:
+            continue
+        changes: dict[str, None] = {}
+        commands: dict[str, dict[str, Any]] = {}
+        for test in tests:
+            for step in test["steps"]:
+                changes.update(dict.fromkeys(step.get("changes", ())))
+                for planned in step.get("planned", ()):
+                    commands.setdefault(f"{planned['host']}\0{planned['line']}", planned)
+        stages.append({"stage": stage.number, "title": stage.title, "changes": list(changes),
+                       "commands": list(commands.values())})
+    return stages

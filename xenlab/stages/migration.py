@@ -114,6 +114,15 @@ def _await_domain(toolstack: Toolstack, name: str, ok: Callable[[Domain | None],
              else f"{name} in state {seen.state} (id {seen.domid})")
 
 
+def plan_guest_start(toolstack: Toolstack, config_path: str, name: str,
+                     typed: tuple[str, ...]) -> list[str]:
+    """Plan mode: the guest created on this host, and what is typed in its console."""
+    toolstack.create(config_path)
+    toolstack.host.plan_console(toolstack.console_command(name), list(typed))
+    return [f"{toolstack.host.name}: start {name} from {config_path}, its address set "
+            "through its console"]
+
+
 def guest_start(toolstack: Toolstack, config_path: str, name: str,
                 timeout: float = DOMAIN_WAIT_S) -> Domain:
     """Create the guest unless it runs there already (create: build mode only)."""

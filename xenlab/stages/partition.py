@@ -37,16 +37,23 @@ def build(source: Host, others: list[Host], disk: str, partition: str, size_mib:
           type_id: str, fstype: str, allow_destructive: bool) -> list[str]:
     """Partition and format on the source, then make the others see the new table."""
     changes = []
-    dev = _lsblk(source, disk)
+    if source.planning and source.run("test -b %s", disk).rc != 0:
+        # planned after stage 2's login, which attaches the disk: a blank disk then
+        dev = BlockDevice(disk.rsplit("/", 1)[-1], disk, 0, "disk", None, None, (), None, None,
+                          None, ())
+    else:
+        dev = _lsblk(source, disk)
     part = next((c for c in dev.children if c.path == partition), None)
     if part is None or part.fstype != fstype:
-        refuse_unless_blank(source, dev, partition, fstype, allow_destructive)
+        # a plan lists the commands, marked as destroying data, whatever the flag says
+        refuse_unless_blank(source, dev, partition, fstype,
+                            allow_destructive or source.planning)
         if part is None:
             source.change("echo %s | sfdisk -q -- %s", f",{size_mib}MiB,{type_id}", disk,
-                          timeout=60)
+                          timeout=60, destructive=True)
             source.change("partx -u %s; udevadm settle --timeout=30", disk, timeout=40)
             changes.append(f"{source.name}: partitioned {disk} ({size_mib} MiB, type {type_id})")
-        source.change("mkfs -t %s -q -- %s", fstype, partition, timeout=300)
+        source.change("mkfs -t %s -q -- %s", fstype, partition, timeout=300, destructive=True)
         changes.append(f"{source.name}: mkfs -t {fstype} {partition}")
     for host in others:
         if host.run("test -b %s", partition).rc != 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from xenlab.checks import Finding, expect
 from xenlab.parsers import XendConfig, parse_ss_listen, parse_xend_config
 from xenlab.adapters.toolstack import Toolstack
-from xenlab.remote import Host
+from xenlab.remote import Host, InputFrom
 
 
 def check_relocation_path(source: Toolstack, dest_address: str, port: int) -> None:
@@ -22,18 +22,24 @@ def check_relocation_service(toolstack: Toolstack, port: int) -> None:
         check_xend(host, read_xend_config(toolstack), port, host.spec.lab_ip)
 
 
+ROOT_KEY = "/root/.ssh/id_ed25519"
+# The public key on stdin, appended to root's authorized_keys unless it is there.
+AUTHORIZE_KEY = ('k=$(cat) && mkdir -p -m 700 /root/.ssh && touch /root/.ssh/authorized_keys '
+                 '&& (grep -qxF "$k" /root/.ssh/authorized_keys || '
+                 'echo "$k" >> /root/.ssh/authorized_keys)')
+
+
 def build_ssh_trust(source: Toolstack, dest: Host, dest_ip: str) -> list[str]:
     """The source's root key authorized on the destination, the destination's host key known
     (what `xl migrate` needs); nothing if the toolstack's relocation path already works."""
     if source.relocation_check(dest_ip, 22).ok:
         return []
     host = source.host
-    host.change("test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' "
-                "-f /root/.ssh/id_ed25519", timeout=30)
-    pub = host.check("cat /root/.ssh/id_ed25519.pub").stdout.strip()
-    dest.change("mkdir -p -m 700 /root/.ssh && touch /root/.ssh/authorized_keys && "
-                "(grep -qxF %s /root/.ssh/authorized_keys || echo %s >> /root/.ssh/authorized_keys)",
-                pub, pub, timeout=15)
+    host.change("test -f %s || ssh-keygen -q -t ed25519 -N '' -f %s", ROOT_KEY, ROOT_KEY,
+                timeout=30)
+    # the key travels as the command's input, read from the source when it runs (in a
+    # plan, made before the key exists: named, not read)
+    dest.change(AUTHORIZE_KEY, input=InputFrom(host, ROOT_KEY + ".pub"), timeout=15)
     host_key = dest.check("cat /etc/ssh/ssh_host_ed25519_key.pub").stdout.split()
     line = f"{dest_ip} {host_key[0]} {host_key[1]}"
     host.change("touch /root/.ssh/known_hosts && (grep -qxF %s /root/.ssh/known_hosts || "

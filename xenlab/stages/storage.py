@@ -66,10 +66,28 @@ def build_mount(host: Host, partition: str, mountpoint: str, fstype: str) -> lis
                     timeout=60)
         changes.append(f"{host.name}: mounted {partition} on {mountpoint}")
     if not fstab_entries(host, mountpoint):  # an entry of the user's is never rewritten
+        if host.planning and not _has_filesystem(host, partition):
+            # planned before stage 3's mkfs: the line names the UUID it will have, read
+            # on the host when the command runs
+            host.change(APPEND_FSTAB_PROBED, partition,
+                        fstab_line("UUID_OF_PARTITION", mountpoint, fstype),
+                        FSTAB, timeout=15)
+            changes.append(f"{host.name}: {mountpoint} in {FSTAB} (UUID of {partition})")
+            return changes
         line = fstab_line(filesystem_uuid(host, partition), mountpoint, fstype)
         host.change(APPEND_FSTAB, line, FSTAB, timeout=15)
         changes.append(f"{host.name}: {mountpoint} in {FSTAB} ({line})")
     return changes
+
+
+# The fstab line of a filesystem not made yet (a plan on fresh hosts): its UUID probed on
+# the host at the time the command runs.
+APPEND_FSTAB_PROBED = ('u=$(blkid -p -o value -s UUID -- %s) && test -n "$u" && '
+                       'l=%s && echo "${l%%%%UUID_OF_PARTITION*}$u${l#*UUID_OF_PARTITION}" >> %s')
+
+
+def _has_filesystem(host: Host, partition: str) -> bool:
+    return host.run("blkid -p -o value -s UUID -- %s", partition, timeout=15).stdout.strip() != ""
 
 
 def fstab_line(uuid: str, mountpoint: str, fstype: str) -> str:

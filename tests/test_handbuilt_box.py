@@ -13,6 +13,7 @@ any variant alone.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -20,7 +21,8 @@ import pytest
 
 from xenlab.inventory import load_lab
 
-from .boxkit import box, box_ssh, by_stage, need_root, outcomes, reboot_findings, suite
+from .boxkit import (box, box_ssh, by_stage, digest_differences, need_root, outcomes,
+                     reboot_findings, state_digest, suite)
 from .handbuilt.driver import VARIANTS, build_by_hand
 
 pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
@@ -59,6 +61,15 @@ def fresh_box():
 @pytest.mark.parametrize("variant", RUN)
 def test_a_lab_built_by_hand_passes_verify_and_build_keeps_what_the_student_wrote(
         fresh_box: Path, tmp_path: Path, variant: str):
+    # Plan mode on the fresh hosts: every stage build mode makes lists its commands, and
+    # the hosts are as they were (nothing sent but reads).
+    before = state_digest()
+    fresh = plan(fresh_box, tmp_path / "fresh")
+    assert not digest_differences(before, state_digest()), "a plan run changed a host"
+    todo = {s["stage"] for s in fresh if s["commands"]}
+    assert todo == set(range(1, 10)) - {4}, fresh  # Xen is installed by hand, not built
+    assert any(c["destructive"] for s in fresh for c in s["commands"] if s["stage"] == 3)
+
     build_by_hand(variant, fresh_box)
 
     def run(name: str, *args: str) -> tuple[dict[int, set[str]], str]:
@@ -89,7 +100,10 @@ def test_a_lab_built_by_hand_passes_verify_and_build_keeps_what_the_student_wrot
     before = {h: read(h, STUDENT_FILES) for h in ("test1", "test2")}
     bridge = load_lab(fresh_box).values.bridge
     persisted = {h: bridge in read(h, DEFINED).split() for h in before}
-    run("build", "--lab-mode=build", "--allow-destructive", "-m", "not migration")
+    planned = [c for s in plan(fresh_box, tmp_path / "handbuilt") for c in s["changes"]]
+    _, built = run("build", "--lab-mode=build", "--allow-destructive", "-m", "not migration")
+    # the plan said what build then did, change for change (one description of each)
+    assert sorted(planned) == sorted(build_changes(built)), (planned, built[-3000:])
     for host, files in before.items():
         changed = sorted(set(files.splitlines()) - set(read(host, STUDENT_FILES).splitlines()))
         # The guest configuration says what the inventory asks, in the student's spelling:
@@ -102,3 +116,21 @@ def test_a_lab_built_by_hand_passes_verify_and_build_keeps_what_the_student_wrot
     stages, _ = run("verify again", "-m", "not migration", f"--results={tmp_path / 'again.json'}")
     assert set(stages) == set(range(1, 9)), stages
     assert reboot_findings(tmp_path / "again.json") == [], "build left a part a reboot loses"
+    assert not [s for s in plan(fresh_box, tmp_path / "built") if s["commands"]], (
+        "plan on the built lab lists something to do")
+
+
+def plan(inventory: Path, where: Path) -> list[dict]:
+    """A plan run (--lab-mode=plan, no migration): its stages from xenlab-plan.json."""
+    proc = suite(inventory, "--lab-mode=plan", f"--results={where / 'results.json'}",
+                 junit=where / "junit.xml")
+    assert (where / "xenlab-plan.json").exists(), proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    [stages] = json.loads((where / "xenlab-plan.json").read_text())["labs"].values()
+    return stages
+
+
+def build_changes(out: str) -> list[str]:
+    """The changes a build run's terminal summary lists."""
+    block = out.split("xenlab build: ", 1)[-1].splitlines()[1:]
+    return [line.strip() for line in block if line.startswith("  ")]

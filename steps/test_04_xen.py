@@ -25,9 +25,11 @@ def dom0(xen_hosts: tuple[Host, Host], toolstacks: Toolstacks) -> dict[str, XenI
 
 
 @then("the migration destination has enough free memory for the guest")
-def free_memory(lab: Lab, destination_host: Host, xen_info: dict[str, XenInfo]) -> None:
+def free_memory(lab: Lab, destination_host: Host, xen_info: dict[str, XenInfo],
+                toolstacks: Toolstacks) -> None:
     xen.check_free_memory(destination_host, xen_info[destination_host.name],
-                          lab.values.guest_memory_mib)
+                          lab.values.guest_memory_mib, toolstack=toolstacks[destination_host],
+                          lab_domains=(lab.values.guest_name,))
 
 
 @then("both Xen hosts run the same Xen version")

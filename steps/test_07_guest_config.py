@@ -14,9 +14,11 @@ scenarios(feature("07-guest-config.feature"))
 
 
 @given("the guest configuration is written on each Xen host")
-def written(lab: Lab, xen_hosts: tuple[Host, Host], build_on_each) -> None:
-    build_on_each(lambda h: guestconfig.build(h, lab.values.guest_config, lab.values),
-                  *xen_hosts)
+def written(lab: Lab, xen_hosts: tuple[Host, Host], source_host: Host, destination_host: Host,
+            build_on_each, build) -> None:
+    path = lab.values.guest_config
+    build_on_each(lambda h: guestconfig.build(h, path, lab.values), *xen_hosts)
+    build(lambda: guestconfig.build_same(source_host, [destination_host], path))
 
 
 @then("the guest configuration is identical on both Xen hosts", target_fixture="guest_configs")

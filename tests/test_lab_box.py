@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import time
 from dataclasses import dataclass
@@ -269,11 +270,14 @@ class Fault:
     expected: str  # a fragment of the failure line
     seen: str  # another fragment
     break_cmd: str
-    repair_cmd: str
+    repair_cmd: str  # how the fault is undone by hand; the test repairs with the hint's fix
     # after the repair, until each of these succeeds on its host (e.g. sessions back)
     settled: tuple[tuple[str, str], ...] = ()
     # hosts whose iscsid is held (SIGSTOP) while the repair runs, then let go
     held: tuple[str, ...] = ()
+    # stages the fault breaks too, found once the first is repaired (skipped before): their
+    # hints are applied after it
+    cascade: tuple[int, ...] = ()
 
 
 LOGGED_IN = ("iscsiadm -m session -P 1 | grep -q 'iSCSI Session State: LOGGED_IN' && "
@@ -320,8 +324,46 @@ FAULTS = [
     # Last: logging out takes the shared disk away from under test2's mount.
     Fault(2, "test2", f"an iSCSI session to {IQN}", "saw no session",
           f"umount /scsistore; iscsiadm -m node -T {IQN} -u",
-          f"iscsiadm -m node -T {IQN} -l && udevadm settle && mount /dev/sdb1 /scsistore"),
+          f"iscsiadm -m node -T {IQN} -l && udevadm settle && mount /dev/sdb1 /scsistore",
+          cascade=(6,)),
 ]
+
+
+def hint_fixes(results: Path, stage: int) -> list[tuple[str, str]]:
+    """(host, command) of the hints of a stage's failed checks, in order, each once."""
+    document = json.loads(results.read_text())
+    fixes = [line for entry in document["labs"].values() for test in entry["tests"]
+             if test["stage"] == stage for failure in test.get("failures") or ()
+             for line in (failure.get("hint") or {}).get("fix", ())]
+    return [tuple(line.split("$ ", 1)) for line in dict.fromkeys(fixes)
+            if not line.startswith("(")]
+
+
+FROM_FILE = re.compile(r"^\(on (\S+): cat (\S+)\) \| \((.*)\)$", re.S)
+
+
+def run_fix(host: str, command: str):
+    """A hint's command run as given; `(on H: cat P) | (C)` reads P on H and pipes it to C."""
+    if found := FROM_FILE.match(command):
+        read = box_ssh(found[1], f"cat -- {found[2]}")
+        assert read.returncode == 0, read.stderr
+        command = f"printf '%s' {shlex.quote(read.stdout)} | ({found[3]})"
+    return box_ssh(host, command)
+
+
+def repair_with_hints(inventory: Path, tmp_path: Path, fault: Fault, results: Path) -> list:
+    """The failed stage's hint run as given (then the cascade's); what ran, and how."""
+    ran = []
+    for stage in (fault.stage, *fault.cascade):
+        if stage != fault.stage:
+            run(inventory, tmp_path, "-m", STAGES[stage - 1].marker, f"--results={results}")
+        fixes = hint_fixes(results, stage)
+        assert fixes, f"stage {stage}: the hint has no command: {results.read_text()[-3000:]}"
+        for host, command in fixes:
+            done = run_fix(host, command)
+            assert done.returncode == 0, f"{host}$ {command}: {done.stderr[-500:]}"
+            ran.append(f"{host}$ {command}")
+    return ran
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"stage{f.stage}-{f.host}-"
@@ -330,12 +372,20 @@ def test_a_broken_stage_fails_alone_and_names_host_expected_seen(inventory, tmp_
                                                                baseline):
     broke = box_ssh(fault.host, fault.break_cmd)
     assert broke.returncode == 0, f"could not break stage {fault.stage}: {broke.stderr}"
+    hints = tmp_path / "hints.json"
     try:
-        results, out = run(inventory, tmp_path, "-m", "not migration", f"--baseline={baseline}")
+        results, out = run(inventory, tmp_path, "-m", "not migration", f"--baseline={baseline}",
+                           f"--results={hints}")
     finally:
+        # The repair is the hint's fix, run as given (the next fault's run, which expects
+        # every other stage to pass, and the green-again test show it worked); the fault's
+        # own repair only if the hint cannot run, so that the lab is not left broken.
         held = [h for h in fault.held if box_ssh(h, "pkill -STOP -x iscsid").returncode == 0]
         try:
-            repaired = box_ssh(fault.host, fault.repair_cmd)
+            ran = repair_with_hints(inventory, tmp_path, fault, hints)
+        except AssertionError:
+            box_ssh(fault.host, fault.repair_cmd)
+            raise
         finally:
             for host in held:
                 box_ssh(host, "pkill -CONT -x iscsid")
@@ -355,7 +405,7 @@ def test_a_broken_stage_fails_alone_and_names_host_expected_seen(inventory, tmp_
         if wanted == "skipped":
             reasons = [r.message for r in results if r.stage == stage.number]
             assert all(f"stage {fault.stage} (" in m for m in reasons), reasons
-    assert repaired.returncode == 0, f"repair of stage {fault.stage} failed: {repaired.stderr}"
+    print(f"stage {fault.stage} on {fault.host}, repaired with the hint: {ran}")
     # Against the healthy lab's results: this stage regressed, and only it.
     regressions = re.findall(r"^REGRESSION (.*)$", out, re.M)
     assert len(regressions) == 1 and f": stage {fault.stage} (" in regressions[0], regressions

@@ -277,6 +277,7 @@ def test_the_record_holds_the_failed_host_checks_and_blocking_stage_as_data(suit
     assert tests[1]["failures"] == [{"host": "target", "expected": "tgtd running",
                                      "seen": "stopped", "text": "",
                                      "hint": {"why": stage1.why, "fix": [], "step": stage1.article},
+                                     "fix": [],
                                      "line": "target: expected tgtd running; saw stopped"}]
     assert (tests[4]["failed_host"], tests[4]["failures"]) == ("test1", [])
     assert [tests[n]["blocked_by"] for n in (1, 2, 4)] == [None, 1, None]  # 2 needs 1

@@ -38,6 +38,7 @@ class CheckFailure:
     seen: str
     text: str = ""  # the whole line, where it is not "expected ...; saw ..." (a refusal)
     hint: Hint | None = None  # attached by the plugin once the stage has failed
+    fix: tuple[str, ...] = ()  # commands the check itself knows fix it (the hint's first)
 
     def __str__(self) -> str:
         return self.text or f"{self.host}: expected {self.expected}; saw {self.seen}"
@@ -62,8 +63,8 @@ class LabCheckFailed(AssertionError):
         return tuple(dict.fromkeys(f.host for f in self.failures))
 
 
-def fail(host: str, expected: str, seen: str) -> NoReturn:
-    raise LabCheckFailed(CheckFailure(host, expected, seen))
+def fail(host: str, expected: str, seen: str, fix: tuple[str, ...] = ()) -> NoReturn:
+    raise LabCheckFailed(CheckFailure(host, expected, seen, fix=fix))
 
 
 def refuse(host: str, expected: str, seen: str, text: str) -> NoReturn:
@@ -71,9 +72,9 @@ def refuse(host: str, expected: str, seen: str, text: str) -> NoReturn:
     raise LabCheckFailed(CheckFailure(host, expected, seen, text=f"{host}: {text}"))
 
 
-def expect(ok: bool, host: str, expected: str, seen: object) -> None:
+def expect(ok: bool, host: str, expected: str, seen: object, fix: tuple[str, ...] = ()) -> None:
     if not ok:
-        fail(host, expected, str(seen))
+        fail(host, expected, str(seen), fix)
 
 
 class LabHazard(UserWarning):

@@ -146,6 +146,7 @@ class Tgt(IscsiTarget):
     software = "tgt"
     program = "tgtadm"
     SHOW = "tgtadm --lld iscsi -m target -o show"
+    BIND = "tgtadm --lld iscsi -m target -o bind -t %s -I %s"
     CONF_D = "/etc/tgt/conf.d"
     CONF_MAIN = "/etc/tgt/targets.conf"
     BOOT_UNITS = ("tgt", "tgtd")  # Debian's, RHEL's (scsi-target-utils)
@@ -187,14 +188,23 @@ class Tgt(IscsiTarget):
             else:
                 host.change("printf '%%s' %s >> %s", stanza, self.CONF_MAIN)
                 changes.append(f"{host.name}: appended the target to {self.CONF_MAIN}")
-        if host.run(self.SHOW, timeout=READ_TIMEOUT_S).rc != 0:
+        shown = host.run(self.SHOW, timeout=READ_TIMEOUT_S)
+        live = next((t for t in parse_tgtadm_show(shown.stdout) if t.iqn == iqn), None) \
+            if shown.rc == 0 else None
+        if shown.rc != 0:
             host.change("systemctl start tgt 2>/dev/null || service tgtd start",
                         timeout=START_TIMEOUT_S)
             changes.append(f"{host.name}: started tgtd")
-        elif not any(t.iqn == iqn for t in self.exports()):
+        elif live is None:
             host.change("tgt-admin --update ALL", timeout=START_TIMEOUT_S)
             changes.append(f"{host.name}: loaded the target into the running tgtd "
                            "(tgt-admin --update ALL)")
+        else:
+            # the running target admits whom the lab needs (an ACL changed live, with
+            # tgtadm, is what the initiators meet; targets.conf is the reboot's business)
+            for acl in (a for a in want.acls if a not in live.acls):
+                host.change(self.BIND, live.tid, acl, timeout=READ_TIMEOUT_S)
+                changes.append(f"{host.name}: {acl} admitted to the running target {iqn}")
         return changes + self._enable_at_boot()
 
     def saved_targets(self) -> tuple[TgtConfTarget, ...]:

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from xenlab.errors import XenlabError
 from xenlab.parsers import Domain, XenInfo, parse_domain_list, parse_domain_types, parse_xen_info
-from xenlab.remote import Host, Result, guard
+from xenlab.remote import command_line, Host, Result, guard
 
 # The toolstack subcommands that only read (any other one writes): what the verify-mode
 # write guard lets through.
@@ -84,6 +84,10 @@ class Toolstack:
 
     def destroy(self, name: str) -> Result:
         return self.host.change(f"{self.command} destroy %s", name, timeout=DESTROY_TIMEOUT_S)
+
+    def destroy_command(self, name: str) -> str:
+        """The command destroy() runs, for a fix shown to people."""
+        return command_line(f"{self.command} destroy %s", name)
 
     def migrate(self, name: str, dest_address: str, timeout: float) -> Result:
         """Live-migrate `name` to dest_address; the Result is the toolstack's own account."""

@@ -28,10 +28,11 @@ def with_hints(item: pytest.Item, exc: LabCheckFailed) -> LabCheckFailed:
         return exc
     fix = planned_fix(item)
     def hinted(failure: CheckFailure) -> CheckFailure:
-        mine = [line for host, line in fix if host == failure.host]
-        others = [f"{host}$ {line}" for host, line in fix if host != failure.host]
+        # the check's own commands, then build mode's in the order it would run them (a
+        # later one may need an earlier one: the key ssh-keygen makes, the mount mkfs needs)
         return dataclasses.replace(failure, hint=Hint(
-            stage.why, tuple(f"{failure.host}$ {line}" for line in mine) + tuple(others),
+            stage.why, tuple(f"{failure.host}$ {line}" for line in failure.fix)
+            + tuple(f"{host}$ {line}" if host else line for host, line in fix),
             stage.article))
     return LabCheckFailed(*(hinted(f) for f in exc.failures))
 

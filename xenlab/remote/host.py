@@ -70,7 +70,8 @@ class Result:
 @dataclass(frozen=True)
 class InputFrom:
     """A command's input that is a file of another host (a public key to authorize): read
-    from there when the command runs; in a plan, named (the file may not exist yet)."""
+    from there when the command runs; in a plan, named: an earlier planned change may make
+    or replace it (ssh-keygen)."""
 
     host: "Host"
     path: str
@@ -266,9 +267,8 @@ class Host:
 
     def _plan(self, line: str, input: str | bytes | InputFrom | None, destructive: bool) -> Result:
         known, source = input, None
-        if isinstance(input, InputFrom):
-            known = input.host.read_file(input.path)  # the file as it is now, if it is
-            source = None if known is not None else (input.host.name, input.path)
+        if isinstance(input, InputFrom):  # read when the command runs: an earlier planned
+            known, source = None, (input.host.name, input.path)  # change may make it
         if isinstance(known, bytes):
             known = known.decode(errors="replace")
         self.planned.append(Planned(self.name, self._redact(line),

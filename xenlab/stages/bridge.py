@@ -43,6 +43,13 @@ def build(host: Host, bridge: str, port: str, address: str, prefix: int) -> list
                     "ip addr add %s dev %s && ip link set %s up",
                     bridge, bridge, mac, port, bridge, port, cidr, bridge, bridge, timeout=30)
         changes.append(f"{host.name}: created {bridge} with {cidr}, {port} enslaved")
+    elif (address, prefix) not in links[bridge].addresses:
+        # the lab address on the bridge, in place of the same address with another prefix
+        wrong = [f"{a}/{p}" for a, p in links[bridge].addresses if a == address]
+        host.change("ip addr add %s dev %s" + " && ip addr del %s dev %s" * len(wrong),
+                    cidr, bridge, *(w for other in wrong for w in (other, bridge)), timeout=15)
+        changes.append(f"{host.name}: {cidr} on {bridge}"
+                       + (f" in place of {', '.join(wrong)}" if wrong else ""))
     if host.run("test -d %s", IFACES_D).rc == 0:
         wanted = ifupdown_stanzas(bridge, port, cidr, links[port].mac)
         defined = ifupdown_definitions(host)

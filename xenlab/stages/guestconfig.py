@@ -15,7 +15,7 @@ from xenlab.checks import Finding, expect, fail
 from xenlab.errors import ParseError
 from xenlab.inventory import LabValues
 from xenlab.parsers import DiskSpec, GuestConfig, VifSpec, parse_guest_config
-from xenlab.remote import Host
+from xenlab.remote import Host, InputFrom
 
 
 def lines(v: LabValues) -> dict[str, str]:
@@ -73,6 +73,27 @@ def build(host: Host, path: str, values: LabValues) -> list[str]:
     host.write_file(path, edited(text, config, changed, values))
     return [f"{host.name}: {path}: set {', '.join(changed)} as the inventory says "
             "(the rest of the file kept)"]
+
+
+def build_same(source: Host, others: list[Host], path: str) -> list[str]:
+    """The others' configuration as the source's where its meaning differs (the article's
+    `scp /etc/xen/busybox test2:/etc/xen/`); a file that says the same in other words is
+    kept."""
+    text = source.read_file(path)
+    if text is None:  # planned, not written yet: build writes the same on every host
+        return []
+    settings = dict(parse_guest_config(text).settings)
+    changes = []
+    for host in others:
+        theirs = host.read_file(path)
+        try:
+            same = theirs is not None and dict(parse_guest_config(theirs).settings) == settings
+        except ParseError:
+            same = False
+        if not same:
+            host.change("cat > %s", path, input=InputFrom(source, path), timeout=15)
+            changes.append(f"{host.name}: {path} as on {source.name}")
+    return changes
 
 
 def edited(text: str, config: GuestConfig, keys: list[str], values: LabValues) -> str:

@@ -55,12 +55,24 @@ def build(source: Host, others: list[Host], disk: str, partition: str, size_mib:
             changes.append(f"{source.name}: partitioned {disk} ({size_mib} MiB, type {type_id})")
         source.change("mkfs -t %s -q -- %s", fstype, partition, timeout=300, destructive=True)
         changes.append(f"{source.name}: mkfs -t {fstype} {partition}")
+    elif (listed := _fdisk_partition(source, disk, partition)) and listed.id != type_id:
+        # the type id only, in the table on the disk: no data moves (--no-reread: the
+        # kernel keeps its view of a partition in use, and the type is not part of it)
+        number = partition[len(disk):].lstrip("p")
+        source.change("sfdisk -q --no-reread --part-type %s %s %s", disk, number, type_id,
+                      timeout=30)
+        changes.append(f"{source.name}: {partition} of type {type_id} (was {listed.id})")
     for host in others:
         if host.run("test -b %s", partition).rc != 0:
             host.change("blockdev --rereadpt %s || partx -u %s; udevadm settle --timeout=30",
                         disk, disk, timeout=40)
             changes.append(f"{host.name}: re-read the partition table of {disk}")
     return changes
+
+
+def _fdisk_partition(host: Host, disk: str, partition: str) -> FdiskPartition | None:
+    listing = parse_fdisk_list(host.check("fdisk -l -- %s", disk, timeout=20).stdout)
+    return next((p for p in listing.partitions if p.device == partition), None)
 
 
 def refuse_unless_blank(host: Host, dev: BlockDevice, partition: str, fstype: str,

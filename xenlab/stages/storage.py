@@ -165,6 +165,11 @@ def build_image(source: Host, others: list[Host], image: str, size_mib: int, mod
     """Make the image on the source; let the others see it (ext4 is no cluster filesystem:
     another host's mount shows the file only after a remount)."""
     changes = []
+    for host in (source, *others):
+        # the image is the shared filesystem's file, not something mounted over its path
+        if host.run("findmnt -n -M %s", image, ok=(0, 1), timeout=15).rc == 0:
+            host.change("umount -- %s", image, timeout=30)
+            changes.append(f"{host.name}: unmounted what was mounted over {image}")
     if source.run("test -s %s", image).rc != 0:
         source.change("sh -c %s xenlab-make-image %s %s %s", MAKE_IMAGE, image, size_mib, module,
                       timeout=300)

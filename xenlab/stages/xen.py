@@ -29,12 +29,21 @@ def check_dom0(toolstack: Toolstack) -> XenInfo:
 
 
 def check_free_memory(host: Host, info: XenInfo, guest_mib: int,
-                      guest: str = "the guest") -> None:
+                      guest: str = "the guest", toolstack: Toolstack | None = None,
+                      lab_domains: tuple[str, ...] = ()) -> None:
+    """Where it fails, the fix offers to stop the host's domains whose memory would make room
+    (not Domain-0, not `lab_domains`), largest first: the operator decides which is
+    expendable."""
     # The hypervisor's free_memory (xl info), not dom0's /proc/meminfo: a guest's memory
     # comes from Xen, and a paused domain holds its share there.
     free = info.free_memory_mib
+    short = guest_mib - (free or 0)
+    others = [d for d in (toolstack.domains() if toolstack and short > 0 else ())
+              if d.domid != 0 and d.name not in lab_domains and d.mem_mib >= short]
+    fix = tuple(f"{toolstack.destroy_command(d.name)}   # one of these: {d.name} holds "
+                f"{d.mem_mib} MiB" for d in sorted(others, key=lambda d: -d.mem_mib))
     expect(free is not None and free >= guest_mib, host.name,
-           f"at least {guest_mib} MiB free for {guest}", f"{free} MiB free")
+           f"at least {guest_mib} MiB free for {guest}", f"{free} MiB free", fix)
 
 
 def unsupported_move(source: XenInfo, destination: XenInfo, guest_type: str | None = None

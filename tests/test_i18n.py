@@ -256,6 +256,14 @@ def test_a_hint_and_a_plan_read_in_chinese_around_their_own_words(zh_CN):
     assert "<p>构建模式对此不会做任何改动：请参看文章中的对应步骤</p>" in report.steps_html(failed)
 
 
+def test_the_chinese_class_page_says_who_is_stuck_where_in_chinese(zh_CN):
+    page = report.class_page(doc_of_two(), {"alice": "labs/alice.html"})
+    assert "<title>xenlab 全班报告</title>" in page and "<th>1. iSCSI 目标端导出 LUN</th>" in page
+    assert "<td>卡在第 2 阶段</td>" in page and "<td>已运行的阶段全部通过</td>" in page
+    assert ">未运行</td>" in page and ">失败</td>" in page  # bob ran no stage 6 to 8
+    assert leftover_english(page) == []
+
+
 def test_the_english_page_would_be_caught_with_english_left(no_timeline):
     """The check above can fail: the English page shows the catalog's English."""
     left = leftover_english(report.lab_page(entry_with_everything()))

@@ -228,19 +228,19 @@ def lab_page(entry: dict[str, Any]) -> str:
 
 def class_page(document: dict[str, Any], links: dict[str, str]) -> str:
     """The class report: lab x stage, who is stuck where, each lab's report linked."""
-    return _page("xenlab class report", f'{STYLE}<div class="xenlab"><h1>xenlab: class report'
+    return _page(_("xenlab class report"), f'{STYLE}<div class="xenlab"><h1>{_("xenlab: class report")}'
                  f'</h1></div>{class_table(document, links)}')
 
 
 def class_table(document: dict[str, Any], links: dict[str, str]) -> str:
-    head = "".join(f"<th>{s.number}. {escape(s.title)}</th>" for s in STAGES)
+    head = "".join(f"<th>{s.number}. {escape(stage_title(s))}</th>" for s in STAGES)
     rows = []
     for name, entry in sorted(document["labs"].items()):
         outcomes = r.stage_outcomes(entry["tests"])
         stuck = next((s for s in STAGES if outcomes.get(s.number) == "failed"), None)
         link = f'<a href="{escape(links[name])}">{escape(name)}</a>' if name in links else escape(name)
         cells = "".join(status_cell(outcomes.get(s.number, "not run")) for s in STAGES)
-        where = f"stuck at stage {stuck.number}" if stuck else "all run stages pass"
+        where = _("stuck at stage {number}").format(number=stuck.number) if stuck else _("all run stages pass")
         rows.append(f"<tr><td>{link}</td>{cells}<td>{where}</td></tr>")
-    return (f'{STYLE}<div class="xenlab"><table id="xenlab-class"><tr><th>lab</th>{head}'
-            f'<th>where</th></tr>{"".join(rows)}</table></div>')
+    return (f'{STYLE}<div class="xenlab"><table id="xenlab-class"><tr><th>{_("lab")}</th>{head}'
+            f'<th>{_("where")}</th></tr>{"".join(rows)}</table></div>')

@@ -1,7 +1,8 @@
 """The reports' language (--report-lang, xenlab/report/i18n.py): every text the code marks is
 in the Chinese catalog and translated, the catalog compiles as msgfmt compiles it, the
 Chinese report says the fixed text in Chinese and the English one is as it was, an
-unknown language is a usage error of one line."""
+unknown language is a usage error of one line, and Chromium draws every Chinese character
+of the catalog with a glyph of its own (no missing-glyph boxes)."""
 from __future__ import annotations
 
 import ast
@@ -318,3 +319,117 @@ def test_an_unknown_report_language_is_a_one_line_usage_error(suite):
     assert [line for line in result.stderr.lines if line] == [
         "ERROR: --report-lang: unknown report language 'xx' (there are: en, zh_CN)"]
     assert not (suite.path / "reports").exists()
+
+
+# --- the Chinese report in a real browser ---------------------------------------------
+
+CELL = 40  # px: one character a cell
+COLUMNS = 20
+INK = 0.6  # a pixel darker than this (0 black .. 1 white) is ink
+
+
+def catalog_characters() -> list[str]:
+    """Every character of the Chinese catalog outside ASCII: the ideographs and the
+    full-width punctuation the report shows."""
+    text = "".join(s for e in catalog().values() for s in e.msgstr.values())
+    return sorted({c for c in text if ord(c) > 0x7F})
+
+
+def glyph_page(chars: list[str]) -> str:
+    """Each character alone in a cell of fixed size, in the report's font (sans-serif)."""
+    spans = "".join(f'<span class="c">{c}</span>' for c in chars)
+    return ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>'
+            'body{margin:0;background:#fff;font-family:sans-serif}'
+            f'div{{width:{CELL * COLUMNS}px;line-height:0}}'
+            f'.c{{display:inline-block;width:{CELL}px;height:{CELL}px;font-size:{CELL * 3 // 4}px;'
+            f'line-height:{CELL}px;text-align:center;overflow:hidden;color:#000}}'
+            f'</style></head><body><div>{spans}</div></body></html>')
+
+
+def chromium() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        pytest.skip("no chromium (Debian's): `apt-get install chromium`; make test installs it")
+    return found
+
+
+def screenshot(page: Path, png: Path, width: int, height: int, env: dict | None = None) -> Path:
+    import os
+    taken = subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         "--force-device-scale-factor=1", f"--user-data-dir={png.parent / 'chromium-profile'}",
+         f"--window-size={width},{height}", f"--screenshot={png}", page.resolve().as_uri()],
+        capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})})
+    assert taken.returncode == 0 and png.is_file(), f"no screenshot: {taken.stderr[-800:]}"
+    return png
+
+
+def glyph_problems(png: Path, chars: list[str]) -> list[str]:
+    """What is wrong with the cells of a glyph page's screenshot: a blank cell (nothing drawn)
+    or cells that look alike (a missing glyph is drawn as the same box, whatever the
+    character). Each cell is cut to its ink, so a box that moves a pixel still matches."""
+    import matplotlib.image
+    import numpy
+
+    image = matplotlib.image.imread(png)[:, :, :3].mean(axis=2)
+    seen: dict[bytes, str] = {}
+    problems = []
+    for i, char in enumerate(chars):
+        row, col = divmod(i, COLUMNS)
+        cell = image[row * CELL:(row + 1) * CELL, col * CELL:(col + 1) * CELL] < INK
+        ys, xs = numpy.nonzero(cell)
+        if not len(ys):
+            problems.append(f"{char} (U+{ord(char):04X}): blank")
+            continue
+        ink = cell[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        key = bytes(numpy.packbits(ink)) + bytes(str(ink.shape), "ascii")
+        if key in seen:
+            problems.append(f"{char} (U+{ord(char):04X}) drawn as {seen[key]} is")
+        seen.setdefault(key, char)
+    return problems
+
+
+def render_glyphs(tmp_path: Path, name: str, env: dict | None = None) -> tuple[Path, list[str]]:
+    chars = catalog_characters()
+    page = tmp_path / f"{name}.html"
+    page.write_text(glyph_page(chars), encoding="utf-8")
+    rows = -(-len(chars) // COLUMNS)
+    return screenshot(page, tmp_path / f"{name}.png", CELL * COLUMNS, CELL * rows + 20, env), chars
+
+
+def test_chromium_draws_every_chinese_character_of_the_catalog_with_a_glyph_of_its_own(tmp_path):
+    png, chars = render_glyphs(tmp_path, "glyphs")
+    assert len(chars) > 100
+    problems = glyph_problems(png, chars)
+    assert problems == [], (f"{len(problems)} of {len(chars)} characters without a glyph of "
+                            f"their own ({png}); fonts for Chinese here: "
+                            f"{_fonts_for_chinese() or 'none'} (make setup installs "
+                            "fonts-wqy-microhei): " + "; ".join(problems[:10]))
+
+
+def test_the_glyph_check_sees_boxes_where_fontconfig_has_no_chinese_font(tmp_path):
+    """The same page, Chromium's fontconfig told of one Latin font folder only: the check
+    above must find the characters drawn as boxes (or not at all)."""
+    latin = next((d for d in ("/usr/share/fonts/truetype/dejavu",
+                              "/usr/share/fonts/truetype/liberation") if Path(d).is_dir()), None)
+    if latin is None:
+        pytest.skip("neither DejaVu nor Liberation fonts here, for a Latin-only fontconfig")
+    config = tmp_path / "fonts.conf"
+    config.write_text('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">'
+                      f"<fontconfig><dir>{latin}</dir><cachedir>{tmp_path / 'fc-cache'}</cachedir>"
+                      "</fontconfig>")
+    png, chars = render_glyphs(tmp_path, "latin-only", {"FONTCONFIG_FILE": str(config)})
+    problems = "\n".join(glyph_problems(png, chars))
+    ideographs = [c for c in chars if "\u4e00" <= c <= "\u9fff"]
+    # all drawn as one box: the first box is the one the others repeat
+    assert sum(f"{c} (U+" in problems for c in ideographs) >= len(ideographs) - 1, problems
+
+
+def test_the_chinese_lab_page_renders_in_chromium(tmp_path, zh_CN, no_timeline):
+    """The lab's own page in Chinese, as a person sees it (kept in tmp_path)."""
+    page = tmp_path / "lab-zh.html"
+    page.write_text(report.lab_page(entry_with_everything()), encoding="utf-8")
+    png = screenshot(page, tmp_path / "lab-zh.png", 1000, 900)
+    import matplotlib.image
+    image = matplotlib.image.imread(png)[:, :, :3]
+    assert image.shape[:2] == (900, 1000) and (image.mean(axis=2) < INK).sum() > 5000

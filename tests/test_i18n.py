@@ -23,7 +23,7 @@ from .reportkit import doc_of_two, entry_with_everything
 from .test_plugin import LOCAL_LAB, RECORDED
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "data" / "report_en"
+GOLDEN = Path(__file__).resolve().parent / "report_en"
 ZH = i18n.catalog_path("zh_CN")
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
@@ -161,7 +161,7 @@ def test_an_unknown_language_says_which_there_are():
 
 def test_the_english_report_is_as_it_was(no_timeline):
     """English is the code's own text: the pages are those the code drew before it had a
-    catalog (tests/data/report_en, written then from tests/reportkit.py's document)."""
+    catalog (tests/report_en, written then from tests/reportkit.py's document)."""
     entry = entry_with_everything()
     assert report.summary_html(entry, ["REGRESSION lab box: stage 2", "figures    migration"]) \
         == (GOLDEN / "summary.html").read_text()

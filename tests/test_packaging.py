@@ -92,7 +92,7 @@ def test_the_wheel_holds_the_suite_the_plugin_and_the_command(wheel: Path):
         assert f"xenlab/steps/test_{stage}.py" in names
     assert {"xenlab/steps/conftest.py", "xenlab/steps/xenlab.ini",
             "xenlab/features/01-target.feature", "xenlab/features/09-migration.feature",
-            "xenlab/plugin/__init__.py"} <= set(names)
+            "xenlab/plugin/__init__.py", "xenlab/locale/zh_CN/LC_MESSAGES/xenlab.po"} <= set(names)
     assert not [n for n in names if n.startswith(("steps/", "features/", "tests/"))]
     entry_points = next(zipfile.ZipFile(wheel).read(n).decode() for n in names
                         if n.endswith(".dist-info/entry_points.txt"))
@@ -163,6 +163,16 @@ def test_the_suite_runs_beside_pytest_ansible(venv_with_pytest_ansible, tmp_path
     assert nothing.returncode == pytest.ExitCode.USAGE_ERROR, nothing.stdout[-2000:]
     assert (len(nothing.stderr.strip().splitlines()) == 1
             and "no lab named" in nothing.stderr), nothing.stderr[-2000:]
+
+
+def test_the_installed_report_speaks_chinese(venv, tmp_path):
+    """The catalog is compiled from the wheel's .po where it was installed (nothing written)."""
+    proc = elsewhere(tmp_path, venv, "python", "-c",
+                     "from xenlab.report import i18n; i18n.set_language('zh_CN'); "
+                     "print(i18n.LOCALE_DIR); print(i18n._('live migration'))")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    where, said = proc.stdout.splitlines()
+    assert "site-packages/xenlab/locale" in where and said == "实时迁移"
 
 
 def test_another_projects_tests_see_no_xenlab(venv, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from xenlab import report as html
 from xenlab.plugin.state import SECTIONS_AS_HTML, STATE
 from xenlab.plugin.rundir import run_dir
+from xenlab.report.i18n import _
 from xenlab.suite import is_lab_run
 
 
@@ -59,7 +60,7 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list,
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_report_title(report) -> None:
-    report.title = "xenlab: Xen live-migration lab report"
+    report.title = _("xenlab: Xen live-migration lab report")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -6,6 +6,7 @@ import argparse
 
 import pytest
 
+from xenlab.report import i18n
 from xenlab.stagelist import marker_lines
 from xenlab.suite import INVENTORY_DEST, inventory_option, is_lab_run, suite_dir
 
@@ -68,12 +69,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "mounted read-write on both hosts, a target open to any initiator "
                          "or without CHAP, relocation open to any host or without SSL, a "
                          "vif without a fixed MAC): warn (default) or fail its step")
+    group.addoption("--report-lang", metavar="LANG", default=i18n.SOURCE,
+                    help="the language of the reports' text (HTML report, lab and class "
+                         f"pages): {', '.join(i18n.languages())} (default: %(default)s); "
+                         "the results JSON and the terminal stay English")
     group.addoption("--baseline-tolerance", metavar="FRACTION", type=float, default=0.5,
                     help="how much worse a migration figure may be before it is a "
                          "regression (default: %(default)s, i.e. 50 %%)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _choose_the_report_language(config)
     for line in marker_lines():
         config.addinivalue_line("markers", line)
     _collect_the_suite_where_pytest_guessed_wrong(config)
@@ -86,6 +92,18 @@ def pytest_configure(config: pytest.Config) -> None:
         if not (config.option.log_cli_format or config.getini("log_cli_format")):
             config.option.log_cli_format = "%(asctime)s %(message)s"
             config.option.log_cli_date_format = "%H:%M:%S"
+
+
+def _choose_the_report_language(config: pytest.Config) -> None:
+    """--report-lang for this run's reports; an unknown language stops it in one line."""
+    try:
+        i18n.set_language(config.getoption("report_lang", i18n.SOURCE))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--report-lang: {exc}") from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    i18n.set_language(i18n.SOURCE)  # the next run in this process (pytester) starts in English
 
 
 def _collect_the_suite_where_pytest_guessed_wrong(config: pytest.Config) -> None:

@@ -5,9 +5,17 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from xenlab.report.i18n import _
 from xenlab.results import migrations
 
 BOX_W = 260  # a host's box
+
+
+def role_name(role: str) -> str:
+    """A role of the lab's description (xenlab.results.records) as the report names it."""
+    return {"iSCSI target": _("iSCSI target"), "Xen host": _("Xen host"),
+            "migration source": _("migration source"),
+            "migration destination": _("migration destination")}.get(role, role)
 
 
 def topology_svg(entry: dict[str, Any]) -> str:
@@ -26,22 +34,25 @@ def topology_svg(entry: dict[str, Any]) -> str:
     for h in xen:  # the LUN, target -> each Xen host
         parts.append(_line(box[target["name"]], box[h["name"]], "iSCSI LUN"))
     parts.append(_line(box[xen[0]["name"]], box[xen[1]["name"]],
-                       f"relocation, bridge {lab.get('bridge') or ''}"))
+                       _("relocation, bridge {bridge}").format(bridge=lab.get("bridge") or "")))
     for name, (x, y) in box.items():
         h = hosts[name]
         parts.append(f'<rect x="{x}" y="{y}" width="{BOX_W}" height="64" rx="6" fill="#e3f2fd" '
                      f'stroke="#1565c0"/>')
         parts.append(f'<text x="{x + 8}" y="{y + 18}" font-weight="bold">{escape(name)}</text>')
-        parts.append(f'<text x="{x + 8}" y="{y + 35}">{escape(", ".join(h["roles"]))}</text>')
-        parts.append(f'<text x="{x + 8}" y="{y + 52}">lab {escape(h.get("lab_ip") or "-")}, '
-                     f'ssh {escape(h["endpoint"])}</text>')
+        roles = _(", ").join(role_name(r) for r in h["roles"])
+        parts.append(f'<text x="{x + 8}" y="{y + 35}">{escape(roles)}</text>')
+        where = _("lab {address}, ssh {endpoint}").format(address=h.get("lab_ip") or "-",
+                                                          endpoint=h["endpoint"])
+        parts.append(f'<text x="{x + 8}" y="{y + 52}">{escape(where)}</text>')
     if guest.get("name"):
-        label = f"guest {guest['name']} {guest.get('ip') or ''}"
+        label = _("guest {name} {address}").format(name=guest["name"], address=guest.get("ip") or "")
         if moves:
             first, last = moves[0], moves[-1]
-            notes = {first["source"]: "before", last["destination"]: "after"}
+            notes = {first["source"]: _("before"), last["destination"]: _("after")}
             if first["source"] == last["destination"]:
-                notes = {first["source"]: "before and after", first["destination"]: "in between"}
+                notes = {first["source"]: _("before and after"),
+                         first["destination"]: _("in between")}
         else:
             notes = {}
         for name, note in notes.items():

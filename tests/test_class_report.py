@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from pathlib import Path
 
 from xenlab import report, results as r
 from xenlab.checks import CheckFailure, Hint
-from xenlab.stagelist import STAGES, prerequisites
+from xenlab.stagelist import BY_NUMBER, STAGES, prerequisites
 
 from .boxkit import browse, pixels_like
 from .test_results import LAB, record
@@ -20,68 +21,44 @@ ORDER = [s.number for s in STAGES]
 
 
 def check(n: int, stage: int) -> CheckFailure:
-    """The failed check of student n's stage: host, expected, seen, the hint (the
-    article's commands with the student's values)."""
+    """The failed check of student n's stage, with the hint the plugin gives it: the stage's
+    why and article step, build mode's commands with the student's values as `host$ line`
+    (none for stage 4: build mode cannot boot Xen)."""
     s, net = f"stu{n}", f"172.16.{n}"
     iqn = f"iqn.2015-02.com.stu{n}:t1"
-    return {
-        1: CheckFailure(f"{s}-target", f"target {iqn} exported by tgtd", "tgtd is not running",
-                        hint=Hint("the Xen hosts can log in only to a target that tgtd exports",
-                                  ("service tgtd start", "chkconfig tgtd on"),
-                                  "1. /etc/tgt/targets.conf; service tgtd start")),
-        2: CheckFailure(f"{s}-test2", f"a session to {iqn} at {net}.3:3260", "no session",
-                        hint=Hint("without a session the shared disk never appears here",
-                                  (f"iscsiadm -m discovery -t st -p {net}.3",
-                                   f"iscsiadm -m node -T {iqn} -p {net}.3 -l"),
-                                  "2. iscsiadm -m discovery; iscsiadm -m node -l")),
-        3: CheckFailure(f"{s}-test1", "/dev/sdb1: 2048 MiB, type 83, ext4",
-                        "/dev/sdb has no partition",
-                        hint=Hint("the guest's image lives on this filesystem",
-                                  ("fdisk /dev/sdb", "mke2fs -t ext4 /dev/sdb1"),
-                                  "3. fdisk /dev/sdb; mke2fs -t ext4 /dev/sdb1")),
-        4: CheckFailure(f"{s}-test1", "xm info answers",
-                        "Error: Unable to connect to xend: No such file or directory. "
-                        "Is xend running?",
-                        hint=Hint("xm reaches the hypervisor through xend",
-                                  ("service xend start", "chkconfig xend on"),
-                                  "4. service xend start")),
-        5: CheckFailure(f"{s}-test2", f"eth0 a port of bridge xenbr0, {net}.2/16 on xenbr0",
-                        f"eth0 holds {net}.2/16 and has no master <none>",
-                        hint=Hint("the guest's vif joins xenbr0: without it the guest has no "
-                                  "network on this host",
-                                  ('echo BRIDGE="xenbr0" >> '
-                                   "/etc/sysconfig/network-scripts/ifcfg-eth0",
-                                   "printf 'DEVICE=xenbr0\\nTYPE=Bridge\\nBOOTPROTO=static\\n"
-                                   f"IPADDR={net}.2\\nNETMASK=255.255.0.0\\nONBOOT=yes\\n' > "
-                                   "/etc/sysconfig/network-scripts/ifcfg-xenbr0",
-                                   "service NetworkManager stop; chkconfig NetworkManager off",
-                                   "service network restart"),
-                                  '5. ifcfg-xenbr0; BRIDGE="xenbr0" in ifcfg-eth0')),
-        6: CheckFailure(f"{s}-test2", "/scsistore/busybox.img, the file test1 has",
-                        "nothing mounted on /scsistore",
-                        hint=Hint("test2 runs the guest from the same image after the move",
-                                  ("mount /dev/sdb1 /scsistore",),
-                                  "6. mount /dev/sdb1 /scsistore")),
-        7: CheckFailure(f"{s}-test2", "/etc/xen/busybox as on test1",
-                        "/etc/xen/busybox: no such file",
-                        hint=Hint("test2 needs the guest's configuration to receive it",
-                                  (f"scp /etc/xen/busybox {net}.2:/etc/xen/",),
-                                  "7. scp /etc/xen/busybox test2:/etc/xen/")),
-        8: CheckFailure(f"{s}-test2", f"xend listening on {net}.2:8002",
-                        "nothing listens on port 8002",
-                        hint=Hint("xm migrate sends the guest to xend's relocation server",
-                                  ("sed -i -e 's/^#*(xend-relocation-server .*)/"
-                                   "(xend-relocation-server yes)/' -e 's/^#*(xend-relocation-"
-                                   "port .*)/(xend-relocation-port 8002)/' "
-                                   "/etc/xen/xend-config.sxp", "service xend restart"),
-                                  "8. /etc/xen/xend-config.sxp; service xend restart")),
-        9: CheckFailure(f"{s}-test1", f"busybox running on {s}-test2, answering at {net}.4",
-                        "busybox still on test1: Error: can't connect: Connection refused "
-                        "/" + "x" * 150,  # one long word: it must wrap, not widen the page
-                        hint=Hint("the live migration is the article's goal",
-                                  (f"xm migrate -l busybox {net}.2",),
-                                  "9. xm migrate -l busybox 172.16.31.2")),
+    role, expected, seen, fix = {
+        1: ("target", f"target {iqn} exported by tgtd", "tgtd is not running",
+            ["service tgtd start", "chkconfig tgtd on"]),
+        2: ("test2", f"a session to {iqn} at {net}.3:3260", "no session",
+            [f"iscsiadm -m discovery -t st -p {net}.3",
+             f"iscsiadm -m node -T {iqn} -p {net}.3 -l"]),
+        3: ("test1", "/dev/sdb1: 2048 MiB, type 83, ext4", "/dev/sdb has no partition",
+            ["parted -s /dev/sdb mklabel msdos mkpart primary ext4 1MiB 2049MiB",
+             "mke2fs -t ext4 /dev/sdb1"]),
+        4: ("test1", "xm info answers",
+            "Error: Unable to connect to xend: No such file or directory. Is xend running?", []),
+        5: ("test2", f"eth0 a port of bridge xenbr0, {net}.2/16 on xenbr0",
+            f"eth0 holds {net}.2/16 and has no master <none>",
+            ['echo BRIDGE="xenbr0" >> /etc/sysconfig/network-scripts/ifcfg-eth0',
+             "printf 'DEVICE=xenbr0\\nTYPE=Bridge\\nBOOTPROTO=static\\n"
+             f"IPADDR={net}.2\\nNETMASK=255.255.0.0\\nONBOOT=yes\\n' > "
+             "/etc/sysconfig/network-scripts/ifcfg-xenbr0",
+             "service NetworkManager stop", "service network restart"]),
+        6: ("test2", "/scsistore/busybox.img, the file test1 has",
+            "nothing mounted on /scsistore", ["mount /dev/sdb1 /scsistore"]),
+        7: ("test2", "/etc/xen/busybox as on test1", "/etc/xen/busybox: no such file",
+            [f"cat > /etc/xen/busybox <<'EOF' (the guest's configuration, {s}'s values)"]),
+        8: ("test2", f"xend listening on {net}.2:8002", "nothing listens on port 8002",
+            ["sed -i -e 's/^#*(xend-relocation-server .*)/(xend-relocation-server yes)/' -e "
+             "'s/^#*(xend-relocation-port .*)/(xend-relocation-port 8002)/' "
+             "/etc/xen/xend-config.sxp", "service xend restart"]),
+        9: ("test1", f"busybox running on {s}-test2, answering at {net}.4",
+            "busybox still on test1: Error: can't connect: Connection refused /"
+            + "x" * 150, []),  # one long word: it must wrap, not widen the page
     }[stage]
+    host = f"{s}-{role}"
+    return CheckFailure(host, expected, seen, hint=Hint(
+        BY_NUMBER[stage].why, tuple(f"{host}$ {line}" for line in fix), BY_NUMBER[stage].article))
 
 
 def student(n: int, at: int | None | str = "") -> tuple[dict, int | None, int]:
@@ -164,10 +141,14 @@ def test_each_student_shows_the_first_failure_with_its_hint_and_a_link_to_the_la
     assert ("<b>stage 2</b> (both Xen hosts log in to the target) on <b>stu2-test2</b>: "
             "expected a session to iqn.2015-02.com.stu2:t1 at 172.16.2.3:3260; saw no session"
             ) in two
-    assert ("<b>Why:</b> without a session the shared disk never appears here &mdash; "
-            "<b>Article:</b> 2. iscsiadm -m discovery; iscsiadm -m node -l") in two
-    assert ("<b>Fix:</b><div><code>iscsiadm -m discovery -t st -p 172.16.2.3</code><code>"
-            "iscsiadm -m node -T iqn.2015-02.com.stu2:t1 -p 172.16.2.3 -l</code></div>") in two
+    assert (f"<b>Why:</b> {escape(BY_NUMBER[2].why)} &mdash; <b>Article:</b> "
+            f"{escape(BY_NUMBER[2].article)}") in two
+    assert ("<b>Fix:</b><div><code>stu2-test2$ iscsiadm -m discovery -t st -p 172.16.2.3</code>"
+            "<code>stu2-test2$ iscsiadm -m node -T iqn.2015-02.com.stu2:t1 -p 172.16.2.3 -l"
+            "</code></div>") in two
+    # a hint with no command (build mode cannot boot Xen): the article's step it is
+    assert ("<b>Fix:</b><div>build mode would change nothing for this: see the article&#x27;s "
+            "step</div>") in row(page, "stu4")
     # the stages: what passed, failed, was skipped because stage 2 failed
     signs = re.findall(r'<td class="cell (\w+)"', two)
     assert signs == ["passed", "failed", "skipped", "passed", "passed", "skipped", "skipped",
@@ -218,3 +199,16 @@ def test_forty_students_fit_a_1366_pixel_window_in_chromium(tmp_path: Path):
     assert probe["summaryBottom"] <= probe["tableTop"] < 768, probe  # summary first, on screen
     assert pixels_like(shot, (198, 40, 40)) > 2000, "no failed (red) cell on the first screen"
     assert pixels_like(shot, (46, 125, 50)) > 2000, "no passed (green) cell on the first screen"
+
+
+def test_a_lab_of_which_no_stage_was_checked_says_so_last():
+    """Plan mode checks nothing (every scenario skipped with the plan): not 'all pass'."""
+    entry, *_ = student(1)
+    planned = {**entry, "tests": [record(n, "skipped", failure="plan: 2 commands on stu9-test1")
+                                  for n in ORDER]}
+    document = {"format": r.FORMAT, "labs": {"stu9": planned, "stu1": entry}}
+    page = report.class_page(document, {})
+    assert rows(page) == ["stu1", "stu9"]
+    assert "no stage checked</td>" in row(page, "stu9") and \
+        '<td class="xenlab-first"></td>' in row(page, "stu9")
+    assert ">stage 1: 1<" in page and ">no stage checked: 1<" in page

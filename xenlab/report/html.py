@@ -238,6 +238,8 @@ def class_table(document: dict[str, Any], links: dict[str, str]) -> str:
 
 
 def _where(st: r.Standing) -> str:
+    if not st.outcomes:
+        return _("no stage checked")
     if st.at is None:
         return _("all run stages pass")
     return _("stuck at stage {number}").format(number=st.at)
@@ -246,8 +248,10 @@ def _where(st: r.Standing) -> str:
 def _class_summary(standings: list[r.Standing]) -> str:
     """One line: how many students, and how many are stuck at each stage (article order)."""
     count: dict[int | None, int] = {}
+    unchecked = sum(1 for st in standings if not st.outcomes)
     for st in standings:
-        count[st.at] = count.get(st.at, 0) + 1
+        if st.outcomes:
+            count[st.at] = count.get(st.at, 0) + 1
     chips = [f'<span class="xenlab-chip" style="background:{COLOURS["failed"]}" '
              f'title="{n}. {escape(BY_NUMBER[n].title)}">'
              + escape(_("stage {number}: {count}").format(number=n, count=count[n]))
@@ -255,6 +259,10 @@ def _class_summary(standings: list[r.Standing]) -> str:
     if None in count:
         chips.append(f'<span class="xenlab-chip" style="background:{COLOURS["passed"]}">'
                      + escape(_("all run stages pass: {count}").format(count=count[None]))
+                     + "</span>")
+    if unchecked:
+        chips.append(f'<span class="xenlab-chip" style="background:{COLOURS["not run"]}">'
+                     + escape(_("no stage checked: {count}").format(count=unchecked))
                      + "</span>")
     students = ngettext("{count} student", "{count} students", len(standings)).format(
         count=len(standings))
@@ -308,9 +316,9 @@ def _first_failure_html(first: dict[str, Any] | None) -> str:
         if hint.get("step"):
             parts.append(f' &mdash; <b>{escape(_("Article:"))}</b> {escape(hint["step"])}')
         parts.append("</div>")
-        if hint.get("fix"):
-            parts.append(f'<div class="xenlab-fix"><b>{escape(_("Fix:"))}</b><div>'
-                         + "".join(f"<code>{escape(c)}</code>" for c in hint["fix"])
-                         + "</div></div>")
+        fix = ("".join(f"<code>{escape(c)}</code>" for c in hint.get("fix") or ())
+               or escape(_("build mode would change nothing for this: see the article's "
+                           "step")))
+        parts.append(f'<div class="xenlab-fix"><b>{escape(_("Fix:"))}</b><div>{fix}</div></div>')
         parts.append("</div>")
     return "".join(parts)

@@ -120,8 +120,9 @@ class Standing:
 
     `at`: the first stage of the article's order that ran for this lab and did not pass
     (failed, or skipped), the one its student is stuck at; None when every stage that
-    ran passed. `passed`: how many stages passed, all told. `outcomes`: stage -> outcome.
-    `first`: what stopped it (`first_failure`), None when nothing did."""
+    ran passed (or none was checked: `outcomes` is empty, as in plan mode). `passed`: how
+    many stages passed, all told. `outcomes`: stage -> outcome. `first`: what stopped it
+    (`first_failure`), None when nothing did."""
 
     lab: str
     at: int | None
@@ -131,7 +132,7 @@ class Standing:
 
 
 def standing(lab: str, entry: dict[str, Any]) -> Standing:
-    outcomes = stage_outcomes(entry["tests"])
+    outcomes = stage_outcomes(_checked(entry["tests"]))
     at = next((s.number for s in STAGES
                if s.number in outcomes and outcomes[s.number] != "passed"), None)
     passed = sum(1 for o in outcomes.values() if o == "passed")
@@ -141,10 +142,17 @@ def standing(lab: str, entry: dict[str, Any]) -> Standing:
 def class_standings(document: dict[str, Any]) -> list[Standing]:
     """Every lab of a results document, furthest behind first: by the stage it is stuck
     at (the article's order; labs with every stage that ran passed last), then by how
-    many stages it passed (fewer first), then by name (stu9 before stu10)."""
+    many stages it passed (fewer first), then by name (stu9 before stu10). Labs of which
+    no stage was checked come last."""
     found = [standing(name, entry) for name, entry in document["labs"].items()]
-    return sorted(found, key=lambda s: (len(STAGES) + 1 if s.at is None else s.at, s.passed,
-                                        _natural(s.lab)))
+    last = len(STAGES) + 1
+    return sorted(found, key=lambda s: (s.at if s.at is not None else last if s.outcomes
+                                        else last + 1, s.passed, _natural(s.lab)))
+
+
+def _checked(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tests that checked something: not plan mode's (skipped, their checks not run)."""
+    return [t for t in tests if not (t.get("failure") or "").startswith(PLAN_PREFIX)]
 
 
 def _natural(name: str) -> list[Any]:
@@ -159,7 +167,7 @@ def first_failure(entry: dict[str, Any]) -> dict[str, Any] | None:
     step} when the failed check carries one, else None). With no failure, the first stage
     skipped: its reason as the line."""
     order = {s.number: i for i, s in enumerate(STAGES)}
-    tests = sorted((t for t in entry["tests"] if t.get("stage") in order),
+    tests = sorted((t for t in _checked(entry["tests"]) if t.get("stage") in order),
                    key=lambda t: order[t["stage"]])
     failed = next((t for t in tests if t["outcome"] == "failed"), None)
     if failed is None:

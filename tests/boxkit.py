@@ -124,18 +124,20 @@ def digest_differences(before: dict[str, str], after: dict[str, str]) -> list[st
     return lines
 
 
-def browse(html: Path, out: Path, height: int = 2600) -> tuple[str, Path]:
-    """An HTML report as headless Chromium (Debian's) renders it: the DOM after its
-    scripts ran, and a screenshot of its top `height` pixels (every row expanded)."""
+def browse(html: Path, out: Path, height: int = 2600, width: int = 1300) -> tuple[str, Path]:
+    """An HTML report as headless Chromium (Debian's) renders it in a window of `width` x
+    `height` pixels: the DOM after its scripts ran, and a screenshot of the window (every
+    row expanded)."""
     chromium = shutil.which("chromium")
     assert chromium, "no chromium: `apt-get install chromium` (make test installs it)"
     url = html.resolve().as_uri() + "?collapsed="
-    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            f"--window-size={width},{height}"]
     dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True,
                          timeout=120)
     assert dom.returncode == 0 and dom.stdout, f"chromium --dump-dom failed: {dom.stderr[-500:]}"
     shot = out / "report.png"
-    taken = subprocess.run([*base, f"--window-size=1300,{height}", f"--screenshot={shot}", url],
+    taken = subprocess.run([*base, f"--screenshot={shot}", url],
                            capture_output=True, text=True, timeout=120)
     assert taken.returncode == 0 and shot.exists(), f"no screenshot: {taken.stderr[-500:]}"
     return dom.stdout, shot

@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 import re
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,7 +100,7 @@ def test_a_third_xen_host_is_refused(tmp_path):
 
 
 def test_missing_and_unparsable_files(tmp_path):
-    assert error(tmp_path / "none.ini") == f"{tmp_path / 'none.ini'}: no such inventory file"
+    assert error(tmp_path / "none.ini") == f"{tmp_path / 'none.ini'}: no such inventory file or directory"
     broken = inventory(tmp_path, "[iscsi_target\nfoo bar=\n")
     assert "ansible found no hosts in it" in error(broken)
 
@@ -401,3 +403,112 @@ def test_ansibles_key_file_known_hosts_and_host_key_checking_are_followed(tmp_pa
     assert test2.host_key_checking
     monkeypatch.setenv("ANSIBLE_HOST_KEY_CHECKING", "False")
     assert not load_lab(connection_lab(tmp_path, "")).xen_hosts[1].host_key_checking
+
+
+# A class described once (examples/class, docs/class.md): ansible-core's generator plugin
+# makes stu<N>-target/-test1/-test2 for every student N, its constructed plugin the
+# addresses 172.16.N.x; group_vars/ hold the article's values and the roles.
+CLASS_EXAMPLE = SHIPPED.parent / "examples" / "class"
+STUDENTS = range(31, 41)
+PER_STUDENT = ("iscsi_iqn", "iscsi_initiator_address", "guest_ip")
+
+
+def test_the_class_example_is_one_lab_per_student_from_the_pattern():
+    labs = load_labs(CLASS_EXAMPLE)
+    assert [lab.name for lab in labs] == [f"stu{n}" for n in STUDENTS]
+    article = load_lab(SHIPPED)
+    for n, lab in zip(STUDENTS, labs):
+        roles = {"target": lab.target, "test1": lab.source, "test2": lab.destination}
+        for role, number in (("target", 3), ("test1", 1), ("test2", 2)):
+            spec = roles[role]
+            assert (spec.name, spec.address, spec.lab_ip, spec.port, spec.user) == (
+                f"stu{n}-{role}", f"172.16.{n}.{number}", f"172.16.{n}.{number}", 22, "root")
+        assert [h.name for h in lab.xen_hosts] == [f"stu{n}-test1", f"stu{n}-test2"]
+        assert (lab.values.iscsi_iqn, lab.values.iscsi_initiator_address,
+                lab.values.guest_ip) == (f"iqn.2015-02.com.stu{n}:t1", f"172.16.{n}.0/24",
+                                         f"172.16.{n}.4")
+        # every other lab variable is the article's, typed alike
+        assert {k: v for k, v in vars(lab.values).items() if k not in PER_STUDENT} == {
+            k: v for k, v in vars(article.values).items() if k not in PER_STUDENT}
+    # student 31 is the article's own lab, variable for variable
+    assert labs[0].values == article.values
+    assert {k: v for k, v in labs[0].vars.items() if k != "student"} == dict(article.vars)
+
+
+def test_ansible_inventory_shows_the_class_xenlab_reads():
+    """What docs/class.md shows of `ansible-inventory -i examples/class` is what it says."""
+    tool = Path(sys.executable).parent / "ansible-inventory"
+    docs = (SHIPPED.parent / "docs" / "class.md").read_text()
+    for args in (["--graph", "stu31"], ["--host", "stu31-test1"]):
+        shown = subprocess.run([str(tool), "-i", "examples/class", *args],
+                               cwd=SHIPPED.parent, capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0 and not shown.stderr, shown.stderr
+        assert f"$ ansible-inventory -i examples/class {' '.join(args)}\n{shown.stdout}" in docs
+
+
+def class_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "class"
+    shutil.copytree(CLASS_EXAMPLE, copy)
+    return copy
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("mistake, line", [
+    (lambda c: edit(c / "01-students.yml", "role: [target, test1, test2]", "role: [target, test1]"),
+     "{c}: lab stu31: group xen_hosts must have exactly 2 hosts, has 1 (stu31-test1)"),
+    # a student added by hand, with no target
+    (lambda c: (c / "03-late.ini").write_text("[stu41]\nstu41-test1\nstu41-test2\n"
+                                              "[labs:children]\nstu41\n[test1]\nstu41-test1\n"
+                                              "[test2]\nstu41-test2\n"),
+     "{c}: lab stu41: group iscsi_target must have exactly 1 host, has 0"),
+    (lambda c: edit(c / "group_vars" / "test2.yml", "migration_role: destination", ""),
+     "{c}: lab stu31: host stu31-test2: migration_role must be source or destination, "
+     "is not set"),
+    # the misspelt role has no host number: the pattern cannot give its host an address
+    (lambda c: edit(c / "01-students.yml", "role: [target, test1, test2]",
+                    "role: [target, test1, tset2]"),
+     "{c}/02-addresses.yml: ansible could not read this inventory source: Could not set "
+     "lab_ip for host stu31-tset2: 'host_number' is undefined"),
+    # the pattern written as Ansible's group_vars template: never sent as text
+    (lambda c: (edit(c / "02-addresses.yml", "  guest_ip: \"'172.16.' ~ student ~ '.4'\"\n", ""),
+                edit(c / "group_vars" / "labs.yml", "guest_name:",
+                     "guest_ip: \"172.16.{{ student }}.4\"\nguest_name:")),
+     "{c}: lab stu31: host stu31-target: guest_ip is a Jinja template "
+     "('172.16.{{{{ student }}}}.4') that Ansible expands only when a play uses it; xenlab "
+     "reads the values the inventory holds (`ansible-inventory --host stu31-target`): compute "
+     "it when the inventory is read, with the constructed plugin's compose (docs/class.md)"),
+    # a name the pattern does not define: the pattern is not applied, so no lab is
+    (lambda c: edit(c / "02-addresses.yml", "'172.16.' ~ student ~ '.4'",
+                    "'172.16.' ~ studnet ~ '.4'"),
+     "{c}/02-addresses.yml: ansible could not read this inventory source: Could not set "
+     "guest_ip for host stu31-target: 'studnet' is undefined"),
+    (lambda c: edit(c / "02-addresses.yml", "ansible.builtin.constructed",
+                    "ansible.builtin.construct"),
+     "{c}/02-addresses.yml: ansible could not read this inventory source: inventory config "
+     "'{c}/02-addresses.yml' specifies unknown plugin 'ansible.builtin.construct'"),
+    # a source of no plugin's: ansible's warnings say why
+    (lambda c: (c / "03-late.ini").write_text("[stu41\n"),
+     "{c}/03-late.ini: ansible could not read this inventory source with its enabled "
+     "inventory plugins ({enabled}); its warning above says why"),
+], ids=["a role missing", "a student missing a role", "no migration role",
+        "a role misspelt", "a template", "an undefined name", "a plugin misspelt",
+        "an unreadable file"])
+def test_a_mistake_in_the_class_pattern_is_one_line_naming_the_lab_and_host(
+        tmp_path, mistake, line):
+    from ansible import constants
+
+    copy = class_copy(tmp_path)
+    mistake(copy)
+    assert error(copy) == line.format(c=copy, enabled=", ".join(constants.INVENTORY_ENABLED))
+
+
+def test_a_secret_left_as_a_template_is_named_not_shown(tmp_path):
+    copy = class_copy(tmp_path)
+    edit(copy / "group_vars" / "labs.yml", "ansible_user: root",
+         "ansible_user: root\nansible_password: \"{{ vault_lab_password }}\"")
+    assert "ansible_password is a Jinja template (***)" in error(copy)

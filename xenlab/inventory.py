@@ -7,6 +7,12 @@ Every problem is an `InventoryError` with one line: file, host or group, cause.
 One inventory is one lab, named after the file. Class mode: an inventory with
 a group `labs` holds one lab per child group of `labs` (each child contains
 its own iscsi_target / xen_hosts hosts), named after that child group.
+
+An inventory is a file or, as Ansible reads one, a directory of sources read in name
+order with its group_vars/ and host_vars/: a class described once as a pattern is such a
+directory (ansible-core's generator and constructed plugins, docs/class.md). xenlab reads
+the values the inventory holds, as `ansible-inventory --host NAME` shows them: a Jinja
+template left in a variable xenlab reads is an error, never sent as text.
 """
 from __future__ import annotations
 
@@ -198,11 +204,9 @@ def load_lab(path: str | Path) -> Lab:
 
 def load_labs(path: str | Path) -> tuple[Lab, ...]:
     path = Path(path)
-    if not path.is_file():
-        raise InventoryError(f"{path}: no such inventory file")
+    if not path.exists():
+        raise InventoryError(f"{path}: no such inventory file or directory")
     inventory, variables = _ansible(path)
-    if not inventory.hosts:
-        raise InventoryError(f"{path}: ansible found no hosts in it (see its warning above)")
     labs = inventory.groups.get(LABS_GROUP)
     if labs is None:
         return (_lab(path, path.stem, None, inventory, variables),)
@@ -308,9 +312,68 @@ def _ansible(path: Path):
     from ansible.parsing.dataloader import DataLoader
     from ansible.vars.manager import VariableManager
 
+    _collections()
     loader = DataLoader()
     inventory = InventoryManager(loader=loader, sources=[str(path)])
+    if not inventory.hosts:
+        raise InventoryError(f"{path}: ansible found no hosts in it (see its warning above)")
+    if unread := _unread_sources(path, inventory):
+        # a class read in part (its pattern not applied) is no class: hosts without addresses
+        raise InventoryError(f"{unread[0]}: ansible could not read this inventory source"
+                             + _why_unread(unread[0], inventory, loader))
     return inventory, VariableManager(loader=loader, inventory=inventory)
+
+
+def _collections() -> None:
+    """Let ansible-core find what an inventory names by its full name (`plugin:
+    ansible.builtin.generator`, `ansible.builtin.*` filters in a constructed plugin's
+    compose), as its own commands do before they read one; once per process."""
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+    if AnsibleCollectionConfig.collection_finder is None:
+        init_plugin_loader()
+
+
+def _unread_sources(path: Path, inventory) -> list[str]:
+    """The files of an inventory directory that ansible tried and could not read (it warns
+    and goes on with the others), in the order it read them."""
+    from ansible.inventory.manager import IGNORED
+    from ansible.utils.path import unfrackpath
+
+    if not path.is_dir():
+        return []
+    read = set(getattr(getattr(inventory, "_inventory", None), "processed_sources", ()))
+
+    def tried(folder: str) -> list[str]:  # as InventoryManager.parse_source walks it
+        entries = [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+                   if not IGNORED.search(os.fsencode(n))]
+        return [f for e in entries for f in (tried(e) if os.path.isdir(e) else [e])]
+    return [f for f in tried(unfrackpath(str(path), follow=False)) if f not in read] if read else []
+
+
+def _why_unread(source: str, inventory, loader) -> str:
+    """Why ansible could not read `source`, as the rest of a line. Ansible warns once for
+    each plugin it tried; for an inventory plugin's YAML (a constructed plugin whose
+    compose does not evaluate) the cause is the `auto` plugin's, got here by reading the
+    source again on the inventory read so far (`: Could not set lab_ip for host
+    stu31-test2: 'host_number' is undefined`). Otherwise: see ansible's warning."""
+    from ansible import constants
+    from ansible.plugins.loader import inventory_loader
+
+    fallback = (f" with its enabled inventory plugins ({', '.join(constants.INVENTORY_ENABLED)});"
+                f" its warning above says why")
+    auto = inventory_loader.get("auto") if "auto" in constants.INVENTORY_ENABLED else None
+    data = getattr(inventory, "_inventory", None)
+    if auto is None or data is None or not auto.verify_file(source):
+        return fallback
+    try:
+        auto.parse(data, loader, source, cache=False)
+    except Exception as exc:  # whatever it raises is the cause to name
+        while exc.__cause__ is not None:
+            exc = exc.__cause__
+        return f": {first_line(str(exc))}"
+    return fallback
 
 
 def _lab(path: Path, name: str, members: set[str] | None, inventory, variables) -> Lab:
@@ -391,6 +454,15 @@ def _spec(where: str, host, variables) -> HostSpec:
         merged = variables.get_vars(host=host, include_hostvars=False)
     except AnsibleError as exc:
         raise InventoryError(f"{where}: host {host.name}: {first_line(str(exc))}") from None
+    template = next((k for k in sorted(merged) if _reads(k) and _is_template(merged[k])), None)
+    if template is not None:
+        shown = ("***" if template in _SECRET_VARS or SECRET_NAME.search(template)
+                 else repr(str(merged[template])))
+        raise InventoryError(
+            f"{where}: host {host.name}: {template} is a Jinja template ({shown}) that "
+            f"Ansible expands only when a play uses it; xenlab reads the values the "
+            f"inventory holds (`ansible-inventory --host {host.name}`): compute it when the "
+            f"inventory is read, with the constructed plugin's compose (docs/class.md)")
     password = next((str(merged[k]) for k in ("ansible_password", "ansible_ssh_pass")
                      if merged.get(k) is not None), None)
     values = {k: _text(v) for k, v in merged.items()
@@ -432,6 +504,22 @@ _SSH_ARG_VARS = ("ansible_ssh_common_args", "ansible_ssh_extra_args")
 _KEY_FILE_VARS = ("ansible_ssh_private_key_file", "ansible_private_key_file")
 _HONOURED_SSH_OPTIONS = ("userknownhostsfile", "stricthostkeychecking", "proxyjump",
                          "proxycommand")
+# Every variable xenlab reads itself (and xenlab_*): the lab's (LabValues), the roles', the
+# connection's. Only these must hold plain values; others are the inventory's own business.
+_READ_VARS = frozenset({
+    *REQUIRED_LAB_VARS, *_SECRET_VARS, *_SSH_ARG_VARS, *_KEY_FILE_VARS, "lab_ip",
+    "migration_role", "iscsi_target_software", "iscsi_initiator_name", "ansible_host",
+    "ansible_port", "ansible_user", "ansible_connection", "ansible_host_key_checking",
+    "ansible_become", "ansible_become_user", "ansible_become_method",
+})
+
+
+def _reads(var: str) -> bool:
+    return var in _READ_VARS or var.startswith("xenlab_")
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 def _ssh_args(values: Mapping[str, str]

@@ -43,6 +43,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     if not any(path.iterdir()):
         path.rmdir()
+        if not any(REPORTS.iterdir()):  # made for this run alone
+            REPORTS.rmdir()
         return
     link = REPORTS / f".latest-{os.getpid()}"
     link.unlink(missing_ok=True)

@@ -226,21 +226,143 @@ def lab_page(entry: dict[str, Any]) -> str:
     return _page(_("xenlab lab {name}").format(name=name), "".join(body))
 
 
+CLASS_STYLE = """
+<style>
+.xenlab-class p { margin: 0.3em 0; }
+#xenlab-class-summary { font-size: 110%; }
+#xenlab-class-summary .xenlab-chip { display: inline-block; margin: 1px 4px 1px 0; padding: 1px 6px;
+  border-radius: 3px; color: #fff; white-space: nowrap; }
+.xenlab-legend { color: #444; font-size: 90%; }
+#xenlab-class { width: 100%; table-layout: fixed; }
+#xenlab-class col.xenlab-col-lab { width: 6.5em; }
+#xenlab-class col.xenlab-col-at { width: 8.5em; }
+#xenlab-class col.xenlab-col-stage { width: 1.9em; }
+#xenlab-class th { position: sticky; top: 0; background: #fff; }
+#xenlab-class th.xenlab-stage, #xenlab-class td.cell { text-align: center; padding: 3px 0; }
+#xenlab-class td { vertical-align: top; overflow-wrap: anywhere; }
+#xenlab-class tbody tr:nth-child(even) td:not(.cell) { background: #f7f7f7; }
+#xenlab-class tr.xenlab-next td { border-top: 2px solid #777; }
+#xenlab-class .xenlab-hint { margin-top: 3px; padding-left: 6px; border-left: 3px solid #ef6c00;
+  font-size: 92%; }
+#xenlab-class .xenlab-fix { display: flex; gap: 0.4em; }
+#xenlab-class .xenlab-fix > div { flex: 1; min-width: 0; }
+#xenlab-class code { display: block; white-space: pre-wrap; overflow-wrap: anywhere;
+  background: #eef; margin: 1px 0; padding: 0 3px; }
+</style>
+"""
+# The class table's stage cells: a sign, besides the colour, and the word in the title.
+SIGNS = {"passed": "\u2713", "failed": "\u2717", "skipped": "\u2013", "not run": "\u00b7"}
+
+
 def class_page(document: dict[str, Any], links: dict[str, str]) -> str:
-    """The class report: lab x stage, who is stuck where, each lab's report linked."""
-    return _page(_("xenlab class report"), f'{STYLE}<div class="xenlab"><h1>{_("xenlab: class report")}'
+    """The class report: who is stuck where (furthest behind first), each student's first
+    failure with its hint, each lab's own report linked."""
+    return _page(_("xenlab class report"),
+                 f'{STYLE}<div class="xenlab"><h1>{escape(_("xenlab: class report"))}'
                  f'</h1></div>{class_table(document, links)}')
 
 
 def class_table(document: dict[str, Any], links: dict[str, str]) -> str:
-    head = "".join(f"<th>{s.number}. {escape(stage_title(s))}</th>" for s in STAGES)
+    """A summary line (how many students are stuck at each stage), then lab x stage, one
+    lab a row, furthest behind first (`results.class_standings`), with its first failure."""
+    standings = r.class_standings(document)
     rows = []
-    for name, entry in sorted(document["labs"].items()):
-        outcomes = r.stage_outcomes(entry["tests"])
-        stuck = next((s for s in STAGES if outcomes.get(s.number) == "failed"), None)
-        link = f'<a href="{escape(links[name])}">{escape(name)}</a>' if name in links else escape(name)
-        cells = "".join(status_cell(outcomes.get(s.number, "not run")) for s in STAGES)
-        where = _("stuck at stage {number}").format(number=stuck.number) if stuck else _("all run stages pass")
-        rows.append(f"<tr><td>{link}</td>{cells}<td>{where}</td></tr>")
-    return (f'{STYLE}<div class="xenlab"><table id="xenlab-class"><tr><th>{_("lab")}</th>{head}'
-            f'<th>{_("where")}</th></tr>{"".join(rows)}</table></div>')
+    for i, st in enumerate(standings):
+        name = escape(st.lab)
+        link = f'<a href="{escape(links[st.lab])}">{name}</a>' if st.lab in links else name
+        cells = "".join(_stage_sign(s.number, st.outcomes.get(s.number, "not run"))
+                        for s in STAGES)
+        next_group = ' class="xenlab-next"' if i and standings[i - 1].at != st.at else ""
+        rows.append(f'<tr id="xenlab-lab-{name}"{next_group}><td>{link}</td>'
+                    f'<td class="xenlab-at">{escape(_where(st))}</td>{cells}'
+                    f'<td class="xenlab-first">{_first_failure_html(st.first)}</td></tr>')
+    head = "".join(f'<th class="xenlab-stage" title="{s.number}. {escape(stage_title(s))}">{s.number}'
+                   f'</th>' for s in STAGES)
+    cols = ('<colgroup><col class="xenlab-col-lab"><col class="xenlab-col-at">'
+            + '<col class="xenlab-col-stage">' * len(STAGES) + '<col></colgroup>')
+    return (f'{STYLE}{CLASS_STYLE}<div class="xenlab xenlab-class">{_class_summary(standings)}'
+            f'{_class_legend()}<table id="xenlab-class">{cols}<thead><tr>'
+            f'<th>{escape(_("student"))}</th><th>{escape(_("where"))}</th>{head}'
+            f'<th>{escape(_("first failure"))}</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _where(st: r.Standing) -> str:
+    if not st.outcomes:
+        return _("no stage checked")
+    if st.at is None:
+        return _("all run stages pass")
+    return _("stuck at stage {number}").format(number=st.at)
+
+
+def _class_summary(standings: list[r.Standing]) -> str:
+    """One line: how many students, and how many are stuck at each stage (article order)."""
+    count: dict[int | None, int] = {}
+    unchecked = sum(1 for st in standings if not st.outcomes)
+    for st in standings:
+        if st.outcomes:
+            count[st.at] = count.get(st.at, 0) + 1
+    chips = [f'<span class="xenlab-chip" style="background:{COLOURS["failed"]}" '
+             f'title="{n}. {escape(stage_title(BY_NUMBER[n]))}">'
+             + escape(_("stage {number}: {count}").format(number=n, count=count[n]))
+             + "</span>" for n in sorted(k for k in count if k is not None)]
+    if None in count:
+        chips.append(f'<span class="xenlab-chip" style="background:{COLOURS["passed"]}">'
+                     + escape(_("all run stages pass: {count}").format(count=count[None]))
+                     + "</span>")
+    if unchecked:
+        chips.append(f'<span class="xenlab-chip" style="background:{COLOURS["not run"]}">'
+                     + escape(_("no stage checked: {count}").format(count=unchecked))
+                     + "</span>")
+    students = ngettext("{count} student", "{count} students", len(standings)).format(
+        count=len(standings))
+    return (f'<p id="xenlab-class-summary"><b>{escape(students)}</b>, '
+            f'{escape(_("stuck at:"))} {" ".join(chips)}</p>')
+
+
+def _class_legend() -> str:
+    order = _("Furthest behind first: by the first stage, in the article's order, that did "
+              "not pass, then by the stages passed.")
+    signs = " ".join(f'<span style="color:{COLOURS[o]};font-weight:bold">{SIGNS[o]}</span> '
+                     f'{escape(status_word(o))}' for o in SIGNS)
+    stages = "; ".join(f"{s.number} {escape(stage_title(s))}" for s in STAGES)
+    return (f'<p class="xenlab-legend">{escape(order)} {signs}.<br>'
+            f'{escape(_("Stages:"))} {stages}.</p>')
+
+
+def _stage_sign(number: int, outcome: str) -> str:
+    title = f"{number}. {stage_title(BY_NUMBER[number])}: {status_word(outcome)}"
+    return (f'<td class="cell {escape(outcome.replace(" ", "-"))}" '
+            f'style="background:{COLOURS.get(outcome, "#666")}" title="{escape(title)}">'
+            f'{SIGNS.get(outcome, "?")}</td>')
+
+
+def _first_failure_html(first: dict[str, Any] | None) -> str:
+    """Stage, host, expected and seen (else the one line); the hint when there is one: why,
+    the commands that fix it, the article's step."""
+    if first is None:
+        return ""
+    stage = BY_NUMBER[first["stage"]]
+    parts = [f'<b>{escape(_("stage {number}").format(number=stage.number))}</b> '
+             f'({escape(stage_title(stage))})']
+    if first["outcome"] == "skipped":
+        parts.append(" " + escape(_("skipped: {why}")).format(why=escape(first["line"])))
+    elif first["expected"] is not None:
+        parts.append(" " + escape(_("on {host}: expected {expected}; saw {seen}")).format(
+            host=f"<b>{escape(first['host'])}</b>", expected=escape(first["expected"]),
+            seen=escape(first["seen"])))
+    else:
+        parts.append(f": {escape(first['line'])}")
+    hint = first.get("hint")
+    if hint:
+        parts.append(f'<div class="xenlab-hint"><div><b>{escape(_("Why:"))}</b> '
+                     f'{escape(hint.get("why") or "")}')
+        if hint.get("step"):
+            parts.append(f' &mdash; <b>{escape(_("Article:"))}</b> {escape(hint["step"])}')
+        parts.append("</div>")
+        fix = ("".join(f"<code>{escape(c)}</code>" for c in hint.get("fix") or ())
+               or escape(_("build mode would change nothing for this: see the article's "
+                           "step")))
+        parts.append(f'<div class="xenlab-fix"><b>{escape(_("Fix:"))}</b><div>{fix}</div></div>')
+        parts.append("</div>")
+    return "".join(parts)

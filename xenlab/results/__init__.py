@@ -16,10 +16,12 @@ from xenlab.results.compare import Comparison, compare
 from xenlab.results.records import (command_record, failure_data, lab_description,
                                     migration_record, redact, secrets_of)
 from xenlab.results.store import FORMAT, Results, ResultsError, load_results, write_results
-from xenlab.results.views import (NOTHING_TO_DO, NOT_CHECKED, NOT_INVOLVED, OUTCOMES, TO_DO, findings, grid, migrations,
-                                  plan, stage_outcomes)
+from xenlab.results.views import (NOTHING_TO_DO, NOT_CHECKED, NOT_INVOLVED, OUTCOMES, TO_DO, Standing,
+                                  class_standings, findings, first_failure, grid, migrations,
+                                  plan, stage_outcomes, standing)
 
 __all__ = ["FORMAT", "NOTHING_TO_DO", "NOT_CHECKED", "TO_DO", "NOT_INVOLVED", "OUTCOMES", "Comparison", "Results", "ResultsError",
-           "command_record", "compare", "failure_data", "findings", "grid", "lab_description",
-           "load_results", "migration_record", "migrations", "plan", "redact", "secrets_of",
-           "stage_outcomes", "write_results"]
+           "Standing", "class_standings", "command_record", "compare", "failure_data", "findings",
+           "first_failure", "grid", "lab_description", "load_results", "migration_record",
+           "migrations", "plan", "redact", "secrets_of", "stage_outcomes", "standing",
+           "write_results"]

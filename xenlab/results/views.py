@@ -1,7 +1,10 @@
 """What the reports draw from a lab's entry of a results document: each stage's worst
-outcome, the stage x host grid, the migrations, the findings."""
+outcome, the stage x host grid, the migrations, the findings; for the class report, how
+far each lab got and its first failure."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from xenlab.stagelist import STAGES
@@ -109,3 +112,78 @@ def plan(entry: dict[str, Any]) -> list[dict[str, Any]]:
         stages.append({"stage": stage.number, "title": stage.title, "changes": list(changes),
                        "commands": list(commands.values())})
     return stages
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How far one lab of a class got, in the article's order of the stages.
+
+    `at`: the first stage of the article's order that ran for this lab and did not pass
+    (failed, or skipped), the one its student is stuck at; None when every stage that
+    ran passed (or none was checked: `outcomes` is empty, as in plan mode). `passed`: how
+    many stages passed, all told. `outcomes`: stage -> outcome. `first`: what stopped it
+    (`first_failure`), None when nothing did."""
+
+    lab: str
+    at: int | None
+    passed: int
+    outcomes: dict[int, str]
+    first: dict[str, Any] | None
+
+
+def standing(lab: str, entry: dict[str, Any]) -> Standing:
+    outcomes = stage_outcomes(_checked(entry["tests"]))
+    at = next((s.number for s in STAGES
+               if s.number in outcomes and outcomes[s.number] != "passed"), None)
+    passed = sum(1 for o in outcomes.values() if o == "passed")
+    return Standing(lab, at, passed, outcomes, first_failure(entry))
+
+
+def class_standings(document: dict[str, Any]) -> list[Standing]:
+    """Every lab of a results document, furthest behind first: by the stage it is stuck
+    at (the article's order; labs with every stage that ran passed last), then by how
+    many stages it passed (fewer first), then by name (stu9 before stu10). Labs of which
+    no stage was checked come last."""
+    found = [standing(name, entry) for name, entry in document["labs"].items()]
+    last = len(STAGES) + 1
+    return sorted(found, key=lambda s: (s.at if s.at is not None else last if s.outcomes
+                                        else last + 1, s.passed, _natural(s.lab)))
+
+
+def _checked(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tests that checked something: not plan mode's (skipped, their checks not run)."""
+    return [t for t in tests if not (t.get("failure") or "").startswith(PLAN_PREFIX)]
+
+
+def _natural(name: str) -> list[Any]:
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"(\d+)", name) if part]
+
+
+def first_failure(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """A lab's first failure in the article's order of the stages: `stage`, `outcome`,
+    `host`, `expected`, `seen` (None where the record has no check's data: an unreachable
+    host, a results file from before them), `line` (the one line) and `hint` ({why, fix,
+    step} when the failed check carries one, else None). With no failure, the first stage
+    skipped: its reason as the line."""
+    order = {s.number: i for i, s in enumerate(STAGES)}
+    tests = sorted((t for t in _checked(entry["tests"]) if t.get("stage") in order),
+                   key=lambda t: order[t["stage"]])
+    failed = next((t for t in tests if t["outcome"] == "failed"), None)
+    if failed is None:
+        skipped = next((t for t in tests if t["outcome"] == "skipped"), None)
+        if skipped is None:
+            return None
+        return {"stage": skipped["stage"], "outcome": "skipped", "host": None,
+                "expected": None, "seen": None, "line": skipped.get("failure") or "",
+                "hint": None}
+    check = next(iter(failed.get("failures") or ()), None)
+    if check is None:
+        return {"stage": failed["stage"], "outcome": "failed",
+                "host": failed.get("failed_host"), "expected": None, "seen": None,
+                "line": failed.get("failure") or "", "hint": None}
+    return {"stage": failed["stage"], "outcome": "failed", "host": check["host"],
+            "expected": None if check.get("text") else check.get("expected"),
+            "seen": None if check.get("text") else check.get("seen"),
+            "line": check.get("line") or failed.get("failure") or "",
+            "hint": check.get("hint") or None}

@@ -42,8 +42,9 @@ def build(lab_mode: str, build_log, hosts: dict[str, Host],
         elif lab_mode == "plan":
             before = {name: len(host.planned) for name, host in hosts.items()}
             what = make()
-            mark_planned(request.node, what, [p for name, host in hosts.items()
-                                              for p in host.planned[before[name]:]])
+            mark_planned(request.node, what, sorted(
+                (p for name, host in hosts.items() for p in host.planned[before[name]:]),
+                key=lambda p: p.seq))
         else:
             mark_build_only(request.node, make)
     return run

@@ -21,8 +21,7 @@ import pytest
 
 from xenlab.inventory import load_lab
 
-from .boxkit import (box, box_ssh, by_stage, digest_differences, need_root, outcomes,
-                     reboot_findings, state_digest, suite)
+from .boxkit import box, box_ssh, by_stage, need_root, outcomes, reboot_findings, suite
 from .handbuilt.driver import VARIANTS, build_by_hand
 
 pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
@@ -61,15 +60,6 @@ def fresh_box():
 @pytest.mark.parametrize("variant", RUN)
 def test_a_lab_built_by_hand_passes_verify_and_build_keeps_what_the_student_wrote(
         fresh_box: Path, tmp_path: Path, variant: str):
-    # Plan mode on the fresh hosts: every stage build mode makes lists its commands, and
-    # the hosts are as they were (nothing sent but reads).
-    before = state_digest()
-    fresh = plan(fresh_box, tmp_path / "fresh")
-    assert not digest_differences(before, state_digest()), "a plan run changed a host"
-    todo = {s["stage"] for s in fresh if s["commands"]}
-    assert todo == set(range(1, 10)) - {4}, fresh  # Xen is installed by hand, not built
-    assert any(c["destructive"] for s in fresh for c in s["commands"] if s["stage"] == 3)
-
     build_by_hand(variant, fresh_box)
 
     def run(name: str, *args: str) -> tuple[dict[int, set[str]], str]:

@@ -81,6 +81,7 @@ def test_the_login_of_a_fresh_host_is_planned_in_full():
         f"iscsiadm -m discovery -t st -p {PORTAL}:3260",
         f"iscsiadm -m node -T {IQN} -p {PORTAL}:3260 -l",
         "udevadm settle --timeout=30",
+        f"iscsiadm -m node -T {IQN} -p {PORTAL}:3260 -o update -n node.startup -v automatic",
         "systemctl enable -- open-iscsi"]
     assert changes[0] == f"test1: logged in to {IQN} at {PORTAL}:3260"
     assert all(line in ("iscsiadm -m session", "systemctl is-enabled open-iscsi")

@@ -53,50 +53,64 @@ def step(variant: str, host: str, name: str, env: dict[str, str], *args: str) ->
     return proc.stdout
 
 
-def type_guest_address(lab: Lab, spec: HostSpec) -> None:
-    """The article's console session: insmod xen-netfront.ko; ifconfig eth0 IP up."""
-    v, host = lab.values, spec.name
-    client = paramiko.SSHClient()
-    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # the box's own VM
-    client.connect(spec.address, port=spec.port, username=spec.user, key_filename=spec.key_file,
-                   timeout=20)
-    chan = client.get_transport().open_session()
-    chan.get_pty(term="dumb", width=200, height=50)
-    chan.exec_command(f"xl console {v.guest_name}")
-    seen = b""
+class Console:
+    """An interactive console over SSH (`xl console NAME`) that waits for the shell's prompt."""
 
-    def until(pattern: re.Pattern, timeout: float, send: bytes = b"") -> None:
-        nonlocal seen
-        seen = b""
+    def __init__(self, spec: HostSpec, command: str) -> None:
+        self.host = spec.name
+        self.client = paramiko.SSHClient()
+        self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # the box's own VM
+        self.client.connect(spec.address, port=spec.port, username=spec.user,
+                            key_filename=spec.key_file, timeout=20)
+        self.chan = self.client.get_transport().open_session()
+        self.chan.get_pty(term="dumb", width=200, height=50)
+        self.chan.exec_command(command)
+        self.seen = b""
+
+    def until(self, pattern: re.Pattern, timeout: float, send: bytes = b"") -> None:
+        self.seen = b""
         if send:
-            chan.send(send)
+            self.chan.send(send)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if chan.recv_ready():
-                seen += chan.recv(65536)
-                if pattern.search(seen):
+            if self.chan.recv_ready():
+                self.seen += self.chan.recv(65536)
+                if pattern.search(self.seen):
                     return
-            elif chan.exit_status_ready():
+            elif self.chan.exit_status_ready():
                 break
             else:
-                chan.status_event.wait(0.2)
-        raise HandBuildFailed(f"{host}: guest console: no {pattern.pattern!r} within "
-                              f"{timeout:g} s; last seen: {seen[-300:]!r}")
+                self.chan.status_event.wait(0.2)
+        raise HandBuildFailed(f"{self.host}: guest console: no {pattern.pattern!r} within "
+                              f"{timeout:g} s; last seen: {self.seen[-300:]!r}")
 
+    def address_set(self, ifconfig: str, ip: str, timeout: float = 60) -> None:
+        """`ifconfig eth0 IP ... up` typed until eth0 shows IP (eth0 appears once netfront
+        has met its backend)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.until(PROMPT, 30, f"{ifconfig}\r".encode())
+            self.until(PROMPT, 30, b"ifconfig eth0\r")
+            if ip.encode() in self.seen or time.monotonic() > deadline:
+                return
+
+    def close(self) -> None:
+        self.chan.send(b"\x1d")
+        self.client.close()
+
+
+def type_guest_address(lab: Lab, spec: HostSpec) -> None:
+    """The article's console session: insmod xen-netfront.ko; ifconfig eth0 IP up."""
+    v = lab.values
+    console = Console(spec, f"xl console {v.guest_name}")
     try:
-        until(PROMPT, CONSOLE_WAIT_S, b"\r")
+        console.until(PROMPT, CONSOLE_WAIT_S, b"\r")
         module = "/lib/modules/" + v.guest_netfront_module.rsplit("/", 1)[1]
-        until(PROMPT, 60, f"insmod {module}\r".encode())
+        console.until(PROMPT, 60, f"insmod {module}\r".encode())
         mask = ipaddress.ip_network(f"0.0.0.0/{v.lab_prefix}").netmask
-        deadline = time.monotonic() + 60
-        while True:  # eth0 appears once netfront has met its backend
-            until(PROMPT, 30, f"ifconfig eth0 {v.guest_ip} netmask {mask} up\r".encode())
-            until(PROMPT, 30, b"ifconfig eth0\r")
-            if v.guest_ip.encode() in seen or time.monotonic() > deadline:
-                break
-        chan.send(b"\x1d")
+        console.address_set(f"ifconfig eth0 {v.guest_ip} netmask {mask} up", v.guest_ip)
     finally:
-        client.close()
+        console.close()
 
 
 def build_by_hand(variant: str, inventory: Path) -> None:

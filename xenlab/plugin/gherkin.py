@@ -25,9 +25,16 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, scenario) -> None
 
 def pytest_bdd_before_step(request: pytest.FixtureRequest, scenario, step, step_func) -> None:
     _run_of(request, scenario, step).first = _commands_so_far(request)
-    if (request.config.getoption("lab_mode", "verify") == "plan" and step.background is None
-            and not _builds(step_func)):
+    if (request.config.getoption("lab_mode", "verify") == "plan"
+            and not _in_background(scenario, step) and not _builds(step_func)):
         _end_of_plan(request, scenario, step)
+
+
+def _in_background(scenario, step) -> bool:
+    """A step of the feature's Background (a scenario's rendered steps start with them, and
+    pytest-bdd does not mark them as such)."""
+    background = scenario.feature.background
+    return scenario.steps.index(step) < (len(background.steps) if background else 0)
 
 
 def _builds(step_func) -> tuple[str, ...]:

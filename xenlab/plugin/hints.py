@@ -55,7 +55,7 @@ def planned_fix(item: pytest.Item) -> list[tuple[str, str]]:
                 host = exc.hosts[0] if isinstance(exc, LabCheckFailed) else exc.host or ""
                 lists.append([_Stop(first_line(str(exc)), host)])
                 break
-        planned = [p for found in lists for p in found]
+        planned = sorted((p for found in lists for p in found), key=lambda p: p.seq)
     return [(p.host, p.line()) for p in planned]
 
 
@@ -63,6 +63,7 @@ def planned_fix(item: pytest.Item) -> list[tuple[str, str]]:
 class _Stop:
     why: str
     host: str = ""
+    seq: float = float("inf")  # after what was planned before it
 
     def line(self) -> str:
         return f"(build mode would stop here: {self.why})"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import shlex
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Literal
 
 from xenlab.errors import (
@@ -77,6 +78,9 @@ class InputFrom:
     path: str
 
 
+_PLANNED = itertools.count()
+
+
 @dataclass(frozen=True)
 class Planned:
     """A change build mode would make on a host, as the exact command it would run there: in
@@ -92,6 +96,9 @@ class Planned:
     input_from: tuple[str, str] | None = None  # (host, path): stdin is that host's file
     destructive: bool = False  # destroys data (partitioning, mkfs)
     kind: str = "run"  # or "console"
+    # when it was planned, across hosts: a build's changes on two hosts run in this order
+    # (the key ssh-keygen makes on one before it is authorized on the other)
+    seq: int = field(default_factory=lambda: next(_PLANNED), compare=False)
 
     def line(self) -> str:
         if self.kind == "console":

@@ -75,7 +75,9 @@ def _log_in(host: Host, iqn: str, portal: str, port: int) -> list[str]:
 def _persist_login(host: Host, iqn: str, portal: str, port: int) -> list[str]:
     """The login comes back at boot: the node's startup automatic, the boot login enabled."""
     changes = []
-    if any(r.startup != "automatic" for r in node_records(host, iqn, portal, port)):
+    records = node_records(host, iqn, portal, port)
+    # planned before the discovery that makes the record (open-iscsi makes it manual)
+    if (host.planning and not records) or any(r.startup != "automatic" for r in records):
         host.change(STARTUP_AUTOMATIC, iqn, f"{portal}:{port}", timeout=30)
         changes.append(f"{host.name}: node {iqn} at {portal}:{port} logs in at boot "
                        "(node.startup = automatic)")

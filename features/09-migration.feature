@@ -26,11 +26,13 @@ Feature: Stage 9 - live migration, proven live and measured
     And the guest kept its address and its MAC
     And the guest was not rebooted and kept what was written in its memory
     And the network gap stayed within the inventory's downtime limit
+    And nothing of the guest was left behind on either host, and it runs once
     When the guest is migrated live from the migration destination to the migration source
     Then the guest is gone from the migration destination and runs on the migration source
     And the guest kept its address and its MAC
     And the guest was not rebooted and kept what was written in its memory
     And the network gap stayed within the inventory's downtime limit
+    And nothing of the guest was left behind on either host, and it runs once
 
     Examples:
       | round |

@@ -1,17 +1,18 @@
 """Stage 9 steps: the live migration (features/09-migration.feature)."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
 from xenlab.adapters import Toolstack, Toolstacks
-from xenlab.checks import LabHazard
+from xenlab.checks import LabCheckFailed, LabHazard
 from xenlab.inventory import Lab
 from xenlab.live import guest, probe
 from xenlab.remote import Host
-from xenlab.stages import migration, relocation, xen
+from xenlab.stages import leaks, migration, relocation, xen
 from xenlab.stages.migration import MigrationRecord
 
 from .support import feature
@@ -127,9 +128,12 @@ def migrate(lab: Lab, by_role: dict[str, Toolstack], target_host: Host, origin: 
         warnings.warn(LabHazard(f"the way back is not tried: {one_way['why']}; the guest "
                                 f"stays on {source.host.name} (--migration-one-way)"))
         return None
-    record = migration.migrate(source, destination, lab.values.guest_name,
-                               destination.host.spec.lab_ip, lab.values.guest_ip,
-                               probe_host=target_host)
+    v = lab.values
+    before = leaks.read_both((source, destination), v.bridge, v.shared_mount)
+    record = migration.migrate(source, destination, v.guest_name,
+                               destination.host.spec.lab_ip, v.guest_ip, probe_host=target_host)
+    after = leaks.read_both((source, destination), v.bridge, v.shared_mount)
+    record = dataclasses.replace(record, leaked=tuple(leaks.leaks(v.guest_name, before, after)))
     migration_log(record)
     return record
 
@@ -157,6 +161,12 @@ def not_rebooted(record: MigrationRecord | None) -> None:
         return
     migration.check_not_rebooted(record)
     migration.check_memory_kept(record)
+
+
+@then("nothing of the guest was left behind on either host, and it runs once")
+def nothing_leaked(record: MigrationRecord | None) -> None:
+    if record is not None and record.leaked:
+        raise LabCheckFailed(*record.leaked)
 
 
 @then("the network gap stayed within the inventory's downtime limit")

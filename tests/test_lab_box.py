@@ -284,6 +284,31 @@ def test_a_broken_prerequisite_fails_before_any_migration(inventory, tmp_path, b
     assert repaired.returncode == 0, repaired.stderr
 
 
+# Leaks planted on the destination, as a failed or interrupted move leaves them: a paused
+# domain under xl's name for the receiving half, and a vif port of a domain that is gone.
+PLANT_LEAKS = ("printf 'name=\"busybox--incoming\"\\nkernel=\"%s\"\\nmemory=16\\n' "
+               "$(ls /boot/vmlinuz-* | head -1) > /run/leak.cfg && xl create -p /run/leak.cfg && "
+               "ip link add vif9.0 type dummy && ip link set vif9.0 master xenbr0")
+UNPLANT_LEAKS = "xl destroy busybox--incoming; ip link del vif9.0; rm -f /run/leak.cfg"
+
+
+def test_what_a_migration_leaves_behind_is_reported_with_host_and_what(inventory, tmp_path):
+    assert box_ssh("test2", PLANT_LEAKS).returncode == 0
+    try:
+        results, out = run(inventory, tmp_path, "-m", "stage9_migration")
+    finally:
+        cleaned = box_ssh("test2", UNPLANT_LEAKS)
+    failure = next((r.message for r in results if r.status == "failed"), "")
+    assert failure.startswith("And nothing of the guest was left behind"), out[-3000:]
+    for leak in ("test2: expected no half-moved domain (--incoming or --migratedaway); saw "
+                 "busybox--incoming",
+                 "test2: expected no vif of a domain that is gone on the bridge; saw vif9.0 "
+                 "(no domain 9)"):
+        assert leak in failure, failure
+    assert "busybox" in box_ssh("test1", "xl list").stdout  # brought back home
+    assert cleaned.returncode == 0, cleaned.stderr
+
+
 @dataclass(frozen=True)
 class Fault:
     stage: int

@@ -30,6 +30,7 @@ from xenlab.parsers import (
     parse_sxp,
     parse_tgtadm_show,
     parse_domain_types,
+    parse_backend_inventory,
     parse_xen_info,
     parse_xend_config,
 )
@@ -55,6 +56,7 @@ PARSERS = {
     "xm-info": parse_xen_info,
     "xl-info": parse_xen_info,
     "xl-list-long": parse_domain_types,
+    "backend-inventory": parse_backend_inventory,
     "xend-config": parse_xend_config,
     "guest-config": parse_guest_config,
     "ifconfig": parse_ifconfig,

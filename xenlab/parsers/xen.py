@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ._common import Unparsable, json_object, lines, load_json, parser, split_field, to_float, to_int
@@ -130,3 +131,51 @@ def parse_domain_types(text: str) -> dict[str, str]:
             raise Unparsable(f"a domain without c_info name and type: {str(info)[:80]!r}")
         types[info["name"]] = info["type"]
     return types
+
+
+@dataclass(frozen=True)
+class BackendInventory:
+    """What of its domains a Xen host's dom0 holds besides the domains themselves: the ports
+    of the lab's bridge (a guest's vif is `vifDOMID.N`) and, per backend kind of xenstore
+    (vif, vbd, qdisk), the domains it has backend entries for."""
+
+    ports: tuple[str, ...]
+    backends: tuple[tuple[str, tuple[int, ...]], ...]  # (kind, domids)
+
+    def port_domids(self) -> dict[str, int]:
+        """Each `vifD.N`/`vifD.N-emu` port -> D."""
+        found = {}
+        for port in self.ports:
+            m = re.fullmatch(r"vif(\d+)\.\d+(-emu)?", port)
+            if m:
+                found[port] = int(m[1])
+        return found
+
+
+# The sections BACKEND_INVENTORY prints (xenlab.stages.leaks): @@ports, then @@<kind> for
+# each backend kind of xenstore.
+BACKEND_KINDS = ("vif", "vbd", "qdisk")
+
+
+@parser()
+def parse_backend_inventory(text: str) -> BackendInventory:
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("@@"):
+            current = line[2:]
+            sections[current] = []
+        elif line:
+            if current is None:
+                raise Unparsable(f"a line before any @@section: {line!r}")
+            sections[current].append(line)
+    if "ports" not in sections or not all(k in sections for k in BACKEND_KINDS):
+        raise Unparsable(f"sections {sorted(sections)}, expected ports and {', '.join(BACKEND_KINDS)}")
+    backends = []
+    for kind in BACKEND_KINDS:
+        bad = [d for d in sections[kind] if not d.isdigit()]
+        if bad:
+            raise Unparsable(f"backend/{kind}: not a domain id: {bad[0]!r}")
+        backends.append((kind, tuple(int(d) for d in sections[kind])))
+    return BackendInventory(tuple(sections["ports"]), tuple(backends))

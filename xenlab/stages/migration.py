@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from xenlab.adapters.toolstack import Toolstack
-from xenlab.checks import LabCheckFailed, expect, fail
+from xenlab.checks import CheckFailure, LabCheckFailed, expect, fail
 from xenlab.live.guest import (CONSOLE_TIMEOUT_S, GUEST_IFACE, GuestFacts, announce,
                                guest_console, read_facts, set_token)
 from xenlab.live.probe import (ANSWER_WAIT_S, PROBE_INTERVAL_S, BackgroundPing, Downtime,
@@ -154,6 +154,7 @@ class MigrationRecord:
     downtime: Downtime
     before: GuestFacts
     after: GuestFacts
+    leaked: tuple[CheckFailure, ...] = ()  # xenlab.stages.leaks: what the move left behind
 
 
 def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: str,

@@ -285,8 +285,9 @@ def test_a_broken_prerequisite_fails_before_any_migration(inventory, tmp_path, b
 
 
 # Leaks planted on the destination, as a failed or interrupted move leaves them: a paused
-# domain under xl's name for the receiving half, and a vif port of a domain that is gone.
-PLANT_LEAKS = ("printf 'name=\"busybox--incoming\"\\nkernel=\"%s\"\\nmemory=16\\n' "
+# domain under xl's name for the receiving half (128 MiB: the dom0 kernel does not load in
+# 64), and a vif port of a domain that is gone.
+PLANT_LEAKS = ("printf 'name=\"busybox--incoming\"\\nkernel=\"%s\"\\nmemory=128\\n' "
                "$(ls /boot/vmlinuz-* | head -1) > /run/leak.cfg && xl create -p /run/leak.cfg && "
                "ip link add vif9.0 type dummy && ip link set vif9.0 master xenbr0")
 UNPLANT_LEAKS = "xl destroy busybox--incoming; ip link del vif9.0; rm -f /run/leak.cfg"

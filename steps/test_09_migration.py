@@ -115,7 +115,9 @@ def relocation_path(lab: Lab, by_role: dict[str, Toolstack], destination_host: H
 
 @given("no domain of the guest's name exists on the migration destination")
 def absent_on_destination(lab: Lab, by_role: dict[str, Toolstack]) -> None:
-    migration.check_absent(by_role["the migration destination"], lab.values.guest_name)
+    source, destination = by_role["the migration source"], by_role["the migration destination"]
+    migration.check_absent(destination, lab.values.guest_name)
+    migration.check_no_half_moved(source, destination, lab.values.guest_name)
 
 
 @when(parsers.parse("the guest is migrated live from {origin} to {to}"),

@@ -72,3 +72,29 @@ def test_a_lost_session_or_mount_is_a_leak_of_the_host_that_lost_it():
     assert lines(leaks("busybox", BEFORE, after)) == [
         f"test2: expected the iSCSI sessions of before ({SESSION[0]}); saw none",
         f"test2: expected the shared mount of before ({MOUNT}); saw not mounted"]
+
+
+def test_a_half_moved_domain_left_by_an_earlier_move_fails_the_precheck_with_its_fix():
+    import pytest
+
+    from xenlab.checks import LabCheckFailed
+    from xenlab.stages.migration import check_no_half_moved
+
+    class Toolstack:
+        def __init__(self, name, domains):
+            self.host = type("H", (), {"name": name})()
+            self._domains = domains
+
+        def domains(self):
+            return self._domains
+
+        def destroy_command(self, name):
+            return f"xl destroy {name}"
+
+    left = GUEST[:1] + (dataclasses.replace(GUEST[1], name="busybox--incoming", domid=2),)
+    check_no_half_moved(Toolstack("test1", GUEST), Toolstack("test2", DOM0_ONLY), "busybox")
+    with pytest.raises(LabCheckFailed) as caught:
+        check_no_half_moved(Toolstack("test1", GUEST), Toolstack("test2", left), "busybox")
+    [failure] = caught.value.failures
+    assert (failure.host, failure.seen, failure.fix) == (
+        "test2", "busybox--incoming", ("xl destroy busybox--incoming",))

@@ -28,6 +28,7 @@ from xenlab.live.probe import (ANSWER_WAIT_S, PROBE_INTERVAL_S, BackgroundPing, 
 from xenlab.parsers import Domain, XenInfo
 from xenlab.remote import Host
 from xenlab.stages import bridge, on_each, storage, xen
+from xenlab.stages.leaks import MOVING_SUFFIXES
 from xenlab.wait import WaitTimeout, progress, wait_for
 
 MIGRATE_TIMEOUT_S = 600.0
@@ -83,6 +84,20 @@ def moves_xen_supports(source: XenInfo, destination: XenInfo, one_way_allowed: b
 def check_absent(toolstack: Toolstack, name: str, timeout: float = 0.0) -> None:
     """No domain `name` on this host (within timeout)."""
     _await_domain(toolstack, name, lambda d: d is None, f"no domain {name}", timeout)
+
+
+def check_no_half_moved(source: Toolstack, destination: Toolstack, name: str) -> None:
+    """No domain under the names xl gives the two halves of a move, left by an earlier one:
+    xl migrate creates NAME--incoming on the destination and renames the guest
+    NAME--migratedaway on the source, and fails at once where that name is taken (measured
+    on the box: a paused busybox--incoming on test2 made `xl migrate` fail after 8 s)."""
+    for toolstack in (source, destination):
+        taken = [d.name for d in toolstack.domains()
+                 if d.name in (name + s for s in MOVING_SUFFIXES)]
+        expect(not taken, toolstack.host.name,
+               f"no {name}{MOVING_SUFFIXES[0]} or {name}{MOVING_SUFFIXES[1]} domain (left by an "
+               "earlier move: xl migrate needs those names)", ", ".join(taken),
+               fix=tuple(toolstack.destroy_command(t) for t in taken))
 
 
 def check_runs_on(toolstack: Toolstack, name: str, timeout: float = DOMAIN_WAIT_S) -> Domain:

@@ -53,8 +53,9 @@ def no_timeline(monkeypatch):
 
 def marked_texts() -> set[str | tuple[str, str]]:
     """Every text the code hands to _() or ngettext() (a plural as its two forms), and the
-    stage titles, which the report translates as data (report.html.stage_title)."""
-    found: set[str | tuple[str, str]] = {s.title for s in STAGES}
+    stage titles and why sentences, which the report translates as data
+    (report.html.stage_title, hint_why)."""
+    found: set[str | tuple[str, str]] = {s.title for s in STAGES} | {s.why for s in STAGES}
     for path in sorted((ROOT / "xenlab").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
@@ -62,9 +63,10 @@ def marked_texts() -> set[str | tuple[str, str]]:
                 continue
             texts = node.args[:1 if node.func.id == "_" else 2]
             where = f"{path.relative_to(ROOT)}:{node.lineno}"
-            if node.func.id == "_" and isinstance(texts[0], ast.Attribute) and (
-                    texts[0].attr == "title" and path.name == "html.py"):
-                continue  # stage_title(): the stage titles, added above
+            if node.func.id == "_" and path.name == "html.py" and (
+                    isinstance(texts[0], ast.Attribute) and texts[0].attr == "title"
+                    or isinstance(texts[0], ast.Name) and texts[0].id == "why"):
+                continue  # stage_title(), hint_why(): the stages' data, added above
             assert all(isinstance(t, ast.Constant) and isinstance(t.value, str) for t in texts), (
                 f"{where}: {node.func.id}() of something other than a string literal: no "
                 "catalog can hold it")
@@ -236,8 +238,9 @@ def test_the_chinese_lab_page_names_the_stages_in_chinese_and_keeps_no_fixed_eng
 
 
 def test_a_hint_and_a_plan_read_in_chinese_around_their_own_words(zh_CN):
-    """The labels of a failed check's hint and of plan mode's steps are the report's; the
-    hint's sentences and commands are the check's and build mode's (English, as they are)."""
+    """The labels of a failed check's hint and of plan mode's steps are the report's, and so is
+    a stage's why sentence; another sentence and the commands are the check's and build
+    mode's (English, as they are)."""
     from .test_results import record
     failed = record(2, "failed", hosts=("test1",), failure="test1: expected a session; saw none")
     hint = {"why": "no session, no shared disk", "fix": ["test1$ iscsiadm -m node --login"],
@@ -255,6 +258,8 @@ def test_a_hint_and_a_plan_read_in_chinese_around_their_own_words(zh_CN):
     assert leftover_english(page) == []
     hint["fix"] = []
     assert "<p>构建模式对此不会做任何改动：请参看文章中的对应步骤</p>" in report.steps_html(failed)
+    hint["why"] = STAGES[1].why  # a stage's own sentence: the catalog has it
+    assert "<i>(没有会话的 Xen 主机看不到共享磁盘，" in report.steps_html(failed)
 
 
 def test_the_chinese_class_page_says_who_is_stuck_where_in_chinese(zh_CN):

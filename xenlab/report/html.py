@@ -41,6 +41,12 @@ def status_word(status: str) -> str:
             r.TO_DO: _("to do"), r.NOTHING_TO_DO: _("nothing to do")}.get(status, status)
 
 
+def hint_why(why: str) -> str:
+    """A hint's why in the report's language: the stage's sentence (xenlab.stagelist keeps it
+    English in the results); a sentence the catalog does not know is shown as it is."""
+    return _(why) if why else why  # gettext's "" is the catalog's header
+
+
 def stage_title(stage: Stage) -> str:
     """A stage's title in the report's language (xenlab.stagelist keeps it English)."""
     return _(stage.title)
@@ -201,7 +207,7 @@ def hint_html(failure: dict[str, Any]) -> str:
     nothing = _("build mode would change nothing for this: see the article's step")
     return (f'<div class="xenlab-hint"><b>'
             f'{_("{host}: what to do").format(host=escape(failure["host"]))}</b> '
-            f'<i>({escape(hint["why"])})</i>'
+            f'<i>({escape(hint_why(hint["why"]))})</i>'
             + (f"<ol>{fix}</ol>" if fix else f"<p>{nothing}</p>")
             + f'<p>{_("article: {step}").format(step=escape(hint["step"]))}</p></div>')
 
@@ -356,7 +362,7 @@ def _first_failure_html(first: dict[str, Any] | None) -> str:
     hint = first.get("hint")
     if hint:
         parts.append(f'<div class="xenlab-hint"><div><b>{escape(_("Why:"))}</b> '
-                     f'{escape(hint.get("why") or "")}')
+                     f'{escape(hint_why(hint.get("why") or ""))}')
         if hint.get("step"):
             parts.append(f' &mdash; <b>{escape(_("Article:"))}</b> {escape(hint["step"])}')
         parts.append("</div>")

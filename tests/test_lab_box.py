@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import signal
 import time
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from .boxkit import (
     state_digest,
     suite,
 )
-from .plankit import run_plan
+from .plankit import run_line, run_plan
 
 pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
 
@@ -391,18 +390,6 @@ def hint_fixes(results: Path, stage: int) -> list[tuple[str, str]]:
             if not line.startswith("(")]
 
 
-FROM_FILE = re.compile(r"^\(on (\S+): cat (\S+)\) \| \((.*)\)$", re.S)
-
-
-def run_fix(host: str, command: str):
-    """A hint's command run as given; `(on H: cat P) | (C)` reads P on H and pipes it to C."""
-    if found := FROM_FILE.match(command):
-        read = box_ssh(found[1], f"cat -- {found[2]}")
-        assert read.returncode == 0, read.stderr
-        command = f"printf '%s' {shlex.quote(read.stdout)} | ({found[3]})"
-    return box_ssh(host, command)
-
-
 def repair_with_hints(inventory: Path, tmp_path: Path, fault: Fault, results: Path) -> list:
     """The failed stage's hint run as given (then the cascade's); what ran, and how."""
     ran = []
@@ -412,7 +399,7 @@ def repair_with_hints(inventory: Path, tmp_path: Path, fault: Fault, results: Pa
         fixes = hint_fixes(results, stage)
         assert fixes, f"stage {stage}: the hint has no command: {results.read_text()[-3000:]}"
         for host, command in fixes:
-            done = run_fix(host, command)
+            done = run_line(host, command)
             assert done.returncode == 0, f"{host}$ {command}: {done.stderr[-500:]}"
             ran.append(f"{host}$ {command}")
     return ran

@@ -6,13 +6,12 @@ by identity (two steps may read alike), never guessed from which ran last.
 """
 from __future__ import annotations
 
-import pytest
-
 import inspect
 
-from xenlab.results.views import PLAN_PREFIX
+import pytest
 
 from xenlab.plugin.state import BUILD_ONLY, BUILDERS, PLANNED, STATE, STEPS, StepRun
+from xenlab.results.views import PLAN_PREFIX
 
 # The fixtures a step that builds asks for (steps/conftest.py): in plan mode the scenario
 # runs up to its last such step (the article's stages build before they check).
@@ -72,9 +71,8 @@ def mark_build_only(node: pytest.Item, make=None) -> None:
     """The running step builds, and this run only verifies: it reads "build only" in the
     reports, never "passed" (it checked nothing). `make` is kept: if a check of the scenario
     fails, it plans the fix (xenlab.plugin.hints)."""
-    running = [run for run in node.stash.get(STEPS, []) if run.first is not None and run.end is None]
-    if running:
-        running[-1].status = BUILD_ONLY
+    if (running := _running_step(node)) is not None:
+        running.status = BUILD_ONLY
     if make is not None:
         node.stash.setdefault(BUILDERS, []).append(make)
 
@@ -82,11 +80,16 @@ def mark_build_only(node: pytest.Item, make=None) -> None:
 def mark_planned(node: pytest.Item, changes: list[str], planned: list) -> None:
     """The running step builds, and this run plans: it reads "planned" in the reports, with
     the commands build mode would run (xenlab.remote.Planned) and what they change."""
+    if (running := _running_step(node)) is not None:
+        running.status = PLANNED
+        running.planned += planned
+        running.changes += changes
+
+
+def _running_step(node: pytest.Item) -> StepRun | None:
+    """The scenario's step that is running now (started, not ended)."""
     running = [run for run in node.stash.get(STEPS, []) if run.first is not None and run.end is None]
-    if running:
-        running[-1].status = PLANNED
-        running[-1].planned += planned
-        running[-1].changes += changes
+    return running[-1] if running else None
 
 
 def _run_of(request: pytest.FixtureRequest, scenario, step) -> StepRun:

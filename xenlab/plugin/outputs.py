@@ -113,13 +113,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     if state.results.labs and not hasattr(session.config, "workerinput"):
         document = state.results.document()
-        res.write_results(document, default_path(session.config, "results",
-                                                 "xenlab-results.json"))
-        if session.config.getoption("lab_mode", "verify") == "plan":
-            path = default_path(session.config, "results", "xenlab-plan.json")
-            path = path.with_name("xenlab-plan.json")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(plan_document(state), indent=1))
+        written = res.write_results(document, default_path(session.config, "results",
+                                                           "xenlab-results.json"))
+        if session.config.getoption("lab_mode", "verify") == "plan":  # beside the results
+            written.with_name("xenlab-plan.json").write_text(
+                json.dumps(plan_document(state), indent=1))
         if len(document["labs"]) > 1:
             state.class_report = write_class_report(document, default_path(
                 session.config, "class_report", "class-report.html"))

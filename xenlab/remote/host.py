@@ -263,13 +263,13 @@ class Host:
         `destructive`: it destroys data (shown so in a plan)."""
         if self.mode == "plan":
             return self._plan(_render(command, args), kwargs.get("input"), destructive)
-        if isinstance(kwargs.get("input"), InputFrom):
-            source = kwargs["input"]
-            kwargs["input"] = source.host.check("cat -- %s", source.path).stdout
         if self.mode != "build":
             raise ReadOnlyViolation(
                 f"{self.name}: `{_shown(self._redact(_render(command, args)))}` writes to the "
                 f"host; refused in {self.mode} mode (writes need --lab-mode=build)", self.name)
+        if isinstance(kwargs.get("input"), InputFrom):
+            source = kwargs["input"]
+            kwargs["input"] = source.host.check("cat -- %s", source.path).stdout
         return self._unguarded(command, args, **kwargs)
 
     def _plan(self, line: str, input: str | bytes | InputFrom | None, destructive: bool) -> Result:

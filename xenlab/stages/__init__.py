@@ -15,9 +15,10 @@ from xenlab.errors import XenlabError
 from xenlab.remote import Host
 
 T = TypeVar("T")
+H = TypeVar("H")  # a Host, or what works through one (a Toolstack)
 
 
-def on_each(hosts: Iterable[Host], fn: Callable[[Host], T]) -> list[T]:
+def on_each(hosts: Iterable[H], fn: Callable[[H], T]) -> list[T]:
     """fn on every host at once (one connection per host), results in host order."""
     hosts = list(hosts)
     with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:

@@ -58,9 +58,7 @@ def read_state(toolstack: Toolstack, bridge: str, mountpoint: str) -> HostState:
 
 def read_both(toolstacks: tuple[Toolstack, Toolstack], bridge: str, mountpoint: str
               ) -> dict[str, HostState]:
-    found = on_each([t.host for t in toolstacks],
-                    lambda h: read_state(next(t for t in toolstacks if t.host is h), bridge,
-                                         mountpoint))
+    found = on_each(toolstacks, lambda t: read_state(t, bridge, mountpoint))
     return {s.host: s for s in found}
 
 

@@ -55,7 +55,7 @@ def build(source: Host, others: list[Host], disk: str, partition: str, size_mib:
             changes.append(f"{source.name}: partitioned {disk} ({size_mib} MiB, type {type_id})")
         source.change("mkfs -t %s -q -- %s", fstype, partition, timeout=300, destructive=True)
         changes.append(f"{source.name}: mkfs -t {fstype} {partition}")
-    elif (listed := _fdisk_partition(source, disk, partition)) and listed.id != type_id:
+    elif (listed := _table(source, disk).get(partition)) and listed.id != type_id:
         # the type id only, in the table on the disk: no data moves (--no-reread: the
         # kernel keeps its view of a partition in use, and the type is not part of it)
         number = partition[len(disk):].lstrip("p")
@@ -70,9 +70,10 @@ def build(source: Host, others: list[Host], disk: str, partition: str, size_mib:
     return changes
 
 
-def _fdisk_partition(host: Host, disk: str, partition: str) -> FdiskPartition | None:
+def _table(host: Host, disk: str) -> dict[str, FdiskPartition]:
+    """The partitions in the table on the disk (fdisk reads it), by device."""
     listing = parse_fdisk_list(host.check("fdisk -l -- %s", disk, timeout=20).stdout)
-    return next((p for p in listing.partitions if p.device == partition), None)
+    return {p.device: p for p in listing.partitions}
 
 
 def refuse_unless_blank(host: Host, dev: BlockDevice, partition: str, fstype: str,
@@ -100,8 +101,7 @@ def check_partition(host: Host, disk: str, partition: str, type_id: str, size_mi
                     fstype: str) -> FdiskPartition:
     # The partition table on the disk (fdisk reads it), not the kernel's copy, which a host
     # keeps from its last re-read; the filesystem from the disk too (probed_fstype).
-    listing = parse_fdisk_list(host.check("fdisk -l -- %s", disk, timeout=20).stdout)
-    parts = {p.device: p for p in listing.partitions}
+    parts = _table(host, disk)
     expect(partition in parts, host.name, f"partition {partition} on {disk}",
            ", ".join(parts) or "no partition")
     part = parts[partition]

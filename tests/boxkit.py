@@ -160,3 +160,45 @@ def reboot_findings(results_json: Path) -> list[str]:
     labs = json.loads(results_json.read_text())["labs"].values()
     return sorted({f for lab in labs for t in lab["tests"] for f in t.get("findings", [])
                    if REBOOT in f})
+
+
+def class_pattern(box_inventory: Path, students: tuple[int, ...], into: Path) -> Path:
+    """The box as an instructor's class described once, as examples/class describes the
+    article's: that folder's generator (students x roles) with these students, and its
+    address pattern with the box's addresses (every student's lab is the same three VMs, so
+    only reads are safe: `-m "not migration"`). The IQN is the student's, as the example
+    computes it: the box exports student 31's, so any other student is stuck at stage 1 (a
+    student who typed another IQN), with a hint."""
+    section, lab_vars, roles = "", {}, {}
+    for line in box_inventory.read_text().splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif section == "lab:vars" and "=" in line and line[0] not in "#;":
+            key, _, value = line.partition("=")
+            lab_vars[key] = value.strip("'\"")
+        elif section in ("iscsi_target", "xen_hosts") and line and line[0] not in "#;":
+            host, *pairs = line.split()
+            roles[host] = dict(pair.split("=", 1) for pair in pairs)
+    assert set(roles) == {"target", "test1", "test2"}, roles
+    computed = ("iscsi_iqn", "iscsi_initiator_address", "guest_ip", "lab_ip")
+    (into / "group_vars").mkdir(parents=True)
+    generator = (ROOT / "examples/class/01-students.yml").read_text()
+    assert re.search(r"^  student: \[[\d, ]+\]$", generator, re.M), "the example's students line"
+    (into / "01-students.yml").write_text(re.sub(
+        r"^  student: \[[\d, ]+\]$", f"  student: {list(students)}", generator, flags=re.M))
+    net = roles["test1"]["lab_ip"].rsplit(".", 1)[0]
+    (into / "02-addresses.yml").write_text(
+        "# The box's addresses: every student's lab is the same three VMs.\n"
+        "plugin: ansible.builtin.constructed\nstrict: true\nuse_vars_plugins: true\ncompose:\n"
+        f"  lab_ip: \"'{net}.' ~ host_number\"\n"
+        f"  guest_ip: \"'{lab_vars.get('guest_ip', net + '.4')}'\"\n"
+        f"  iscsi_initiator_address: \"'{net}.0/{lab_vars['lab_prefix']}'\"\n"
+        "  iscsi_iqn: \"'iqn.2015-02.com.stu' ~ student ~ ':t1'\"\n")
+    (into / "group_vars" / "labs.yml").write_text(json.dumps(
+        {k: v for k, v in lab_vars.items() if k not in computed}, indent=1))
+    for role, values in roles.items():
+        (into / "group_vars" / f"{role}.yml").write_text(json.dumps(
+            {"host_number": int(values["lab_ip"].rsplit(".", 1)[1])}
+            | {k: v for k, v in values.items() if k != "lab_ip"}, indent=1))
+    return into

@@ -1,15 +1,14 @@
 """Labs we did not build: a lab built by hand on fresh box hosts (tests/handbuilt, the
 article's commands as a student types them), then the suite over it as an instructor
-runs it: verify (migration there and back) -> build over it -> verify again.
+runs it: verify -> plan -> build over it -> verify again -> plan (nothing to do).
 
 A correct hand-built lab must pass verify, and build mode over it must keep what the
 student wrote (their guest configuration, their ifupdown files) and define nothing twice.
 
-Each variant takes ~15 minutes under TCG on a slow machine (the hand build boots the guest;
-the migrations copy its memory over SSH), so `make test` runs the variant named by
-XENLAB_HANDBUILT (comma-separated, or `all`; default logged-in-first, the variant that
-met the false failure of stage 3 and build mode's overwriting). bench/handbuilt.py runs
-any variant alone.
+Each variant takes ~10 minutes under TCG (the hand build boots the guest), so `make test`
+runs the variant named by XENLAB_HANDBUILT (comma-separated, or `all`; default
+logged-in-first, the variant that met the false failure of stage 3 and build mode's
+overwriting). bench/handbuilt.py runs any variant alone, the migration included.
 """
 from __future__ import annotations
 
@@ -71,8 +70,11 @@ def test_a_lab_built_by_hand_passes_verify_and_build_keeps_what_the_student_wrot
             f"{variant}: {name}: {stages}\n{proc.stdout[-4000:]}")
         return stages, proc.stdout
 
-    stages, out = run("verify", f"--results={tmp_path / 'verify.json'}")
-    assert set(stages) == set(range(1, 10)), stages  # every stage, the migration included
+    # Every stage but the migration: xl migrate moves the running domain whatever spelling
+    # its configuration file had, and CI migrates on the plan-built and the LIO-built labs;
+    # bench/handbuilt.py runs the hand-built variants with it (sessions 6 and 7: 5 of 5).
+    stages, _ = run("verify", "-m", "not migration", f"--results={tmp_path / 'verify.json'}")
+    assert set(stages) == set(range(1, 9)), stages
     if variant == "logged-in-first":
         # What a reboot would lose, host by host: the target defined live only and its
         # service off; test1's login and mount. test2's student persisted both; both
@@ -85,7 +87,6 @@ def test_a_lab_built_by_hand_passes_verify_and_build_keeps_what_the_student_wrot
             f"test1: the login to {load_lab(fresh_box).values.iscsi_iqn} at "
             f"{load_lab(fresh_box).target.lab_ip}:3260 (node.startup = manual)",
             "test1: the mount of /dev/sdb1 on /scsistore (not in /etc/fstab)"]), lost
-    assert "busybox test1 -> test2: migration" in out and "test2 -> test1" in out, out[-3000:]
 
     before = {h: read(h, STUDENT_FILES) for h in ("test1", "test2")}
     bridge = load_lab(fresh_box).values.bridge

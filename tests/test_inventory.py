@@ -435,6 +435,19 @@ def test_the_class_example_is_one_lab_per_student_from_the_pattern():
     assert {k: v for k, v in labs[0].vars.items() if k != "student"} == dict(article.vars)
 
 
+def test_a_class_from_the_pattern_holds_only_builtin_strings_for_xdists_workers():
+    """ansible-core tags the strings it templated (the generator's host names, the compose's
+    keys); xdist's channel refuses them ("can't serialize _AnsibleTaggedStr", seen on the
+    box in class mode with -n 2). The labs carry plain str."""
+    import execnet.gateway_base
+
+    for lab in load_labs(CLASS_EXAMPLE):
+        names = [lab.name, *(h.name for h in lab.hosts), *lab.vars,
+                 *(k for h in lab.hosts for k in h.vars), *(v for h in lab.hosts for v in h.vars.values())]
+        assert {type(n) for n in names} == {str}, {type(n) for n in names}
+        execnet.gateway_base.dumps([lab.name, {h.name: dict(h.vars) for h in lab.hosts}])
+
+
 def test_ansible_inventory_shows_the_class_xenlab_reads():
     """What docs/class.md shows of `ansible-inventory -i examples/class` is what it says."""
     tool = Path(sys.executable).parent / "ansible-inventory"

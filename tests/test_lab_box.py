@@ -23,6 +23,7 @@ from .boxkit import (
     box_ssh,
     browse,
     by_stage,
+    class_pattern,
     digest_differences,
     need_root,
     outcomes,
@@ -32,6 +33,7 @@ from .boxkit import (
     suite,
 )
 from .plankit import run_line, run_plan
+from .test_i18n import CELL, COLUMNS, glyph_page, glyph_problems, screenshot
 
 pytestmark = [pytest.mark.box, pytest.mark.skipif(bool(need_root()), reason=str(need_root()))]
 
@@ -77,10 +79,11 @@ def test_build_refuses_to_partition_without_allow_destructive(inventory, tmp_pat
 
 
 def test_the_plan_of_fresh_hosts_run_by_hand_builds_a_lab_that_verify_passes(inventory,
-                                                                              tmp_path):
+                                                                              tmp_path, healthy):
     """Plan mode on fresh hosts lists every stage build mode makes, changing nothing; its
     commands, run by hand over SSH exactly as listed (tests/plankit.py), build the lab:
-    verify passes, the migration included; build mode then changes nothing (the next test):
+    verify passes, the migration included, and changes nothing (the full verify below, whose
+    results are the later runs' baseline); build mode then changes nothing (the next test):
     the plan was build mode's own commands. (Build mode's own run from fresh hosts is
     tests/test_target_lio_box.py's, on LIO, and `make demo`'s.)"""
     up = box("reset")
@@ -97,11 +100,9 @@ def test_the_plan_of_fresh_hosts_run_by_hand_builds_a_lab_that_verify_passes(inv
     started = time.monotonic()
     ran = run_plan(plan, inventory)
     print(f"{len(ran)} planned commands run by hand in {time.monotonic() - started:.0f} s")
-    results, out = run(inventory, tmp_path, f"--results={tmp_path / 'verify.json'}")
-    assert {r.stage for r in results} == {s.number for s in STAGES}
-    failed = [f"{r.name}: {r.message}" for r in results if r.status != "passed"]
-    assert not failed, out[-4000:]
-    assert reboot_findings(tmp_path / "verify.json") == [], "the plan left a part a reboot loses"
+    (tmp_path / "verify").mkdir()
+    verify_passes_and_the_guest_ends_where_it_was(inventory, tmp_path / "verify", healthy)
+    assert reboot_findings(healthy) == [], "the plan left a part a reboot loses"
 
 
 def test_second_build_changes_nothing(inventory, tmp_path):
@@ -130,7 +131,7 @@ PERSISTED = "stage1_target or stage2_initiators or stage5_bridge or stage6_stora
 
 def test_a_xen_host_of_the_built_lab_comes_back_after_a_reboot(inventory, tmp_path):
     # test2, the migration destination (the guest runs on test1 and keeps running); the
-    # full verify below then migrates to the rebooted host and back.
+    # migrations below (the leak test's) then go to the rebooted host and back.
     before = box_ssh("test2", BOOT_ID).stdout
     rebooted = box("reboot", "test2")
     assert rebooted.returncode == 0, rebooted.stderr[-2000:]
@@ -186,8 +187,10 @@ def test_what_a_reboot_would_lose_is_reported_and_its_fix_works(inventory, tmp_p
 PASSWORD, CHAP = "pw-box-Kd93-never-shown", "chap-box-Vn27-never-shown"
 
 
-def test_verify_passes_on_the_built_lab_and_the_guest_ends_where_it_was(inventory, tmp_path,
-                                                                        healthy):
+def verify_passes_and_the_guest_ends_where_it_was(inventory: Path, tmp_path: Path,
+                                                  healthy: Path) -> None:
+    """The full verify of the built lab (every stage, the migration there and back): it passes,
+    changes nothing on any host, shows no secret, and its report draws in a browser."""
     # The inventory also holds a password and a CHAP secret: no output of the run may show them.
     secret = tmp_path / "inventory.ini"
     secret.write_text(inventory.read_text().replace(
@@ -487,34 +490,60 @@ def test_after_every_fault_is_repaired_the_lab_is_green_again(inventory, tmp_pat
     assert proc.returncode == 0 and "REGRESSION" not in out, out[-3000:]
 
 
-def test_class_mode_verifies_the_box_as_two_labs_alike_one_worker_each(tmp_path):
-    made = box("class-inventory", "2")
-    assert made.returncode == 0, made.stderr
-    classroom = Path(made.stdout.strip().splitlines()[-1])
-    report = tmp_path / "class.html"
+def test_a_class_from_one_pattern_shows_who_is_stuck_where_with_the_fix(inventory, tmp_path):
+    """The box as a class of two students described once (examples/class's generator and
+    address pattern, tests/boxkit.class_pattern): student 31's lab is the box, student 32
+    typed their own IQN, which the box's target does not export. Class mode, one worker a
+    lab, side by side; the class report, in English and in Chinese, in Chromium: student 32
+    first, stuck at stage 1, with the hint that fixes it; student 31 all green."""
+    classroom = class_pattern(inventory, (31, 32), tmp_path / "class")
+    report, results_json = tmp_path / "class.html", tmp_path / "results.json"
     proc = suite(classroom, "-m", "not migration", "-n", "2", f"--class-report={report}",
-                 f"--results={tmp_path / 'results.json'}",
-                 "-vv", junit=tmp_path / "junit.xml")  # -vv: suite() passes -q
+                 f"--results={results_json}", "-vv", junit=tmp_path / "junit.xml")
     results = outcomes(tmp_path / "junit.xml")
-    per_lab: dict[str, list[tuple[str, str]]] = {}
+    per_lab: dict[str, dict[int, str]] = {}
     for r in results:
-        name, _, lab = r.name.rstrip("]").partition("[")
-        per_lab.setdefault(lab, []).append((name, r.status))
-    assert per_lab.keys() == {"lab1", "lab2"}, per_lab.keys()
-    assert sorted(per_lab["lab1"]) == sorted(per_lab["lab2"]), per_lab
-    assert all(status == "passed" for _, status in per_lab["lab1"]), proc.stdout[-3000:]
-    assert len(per_lab["lab1"]) == len([s for s in STAGES if s.number != 9])
-    workers = {lab: set(re.findall(rf"\[(gw\d)\] .*\[{lab}\]", proc.stdout))
-               for lab in per_lab}
+        lab = r.name.rstrip("]").rpartition("[")[2]
+        per_lab.setdefault(lab, {})[r.stage] = r.status
+    assert per_lab.keys() == {"stu31", "stu32"}, (per_lab.keys(), proc.stdout[-3000:])
+    assert set(per_lab["stu31"].values()) == {"passed"}, proc.stdout[-3000:]
+    assert len(per_lab["stu31"]) == len([s for s in STAGES if s.number != 9])
+    assert per_lab["stu32"][1] == "failed" and per_lab["stu32"][2] == "skipped", per_lab
+    workers = {lab: set(re.findall(rf"\[(gw\d)\] .*\[{lab}\]", proc.stdout)) for lab in per_lab}
     assert all(len(w) == 1 for w in workers.values()), workers
     # Side by side, not one after the other: each lab's span overlaps the other's. (Not
     # faster here: both labs are the same three 1-vCPU VMs; bench/class_runs.py.)
-    labs = json.loads((tmp_path / "results.json").read_text())["labs"]
+    document = json.loads(results_json.read_text())
     spans = {name: (min(t["start"] for t in e["tests"]), max(t["stop"] for t in e["tests"]))
-             for name, e in labs.items()}
-    assert spans["lab1"][0] < spans["lab2"][1] and spans["lab2"][0] < spans["lab1"][1], spans
-    page = report.read_text()
-    # each lab's row, and the summary line's count (the report names who is stuck where)
-    assert page.count('class="xenlab-at">all run stages pass</td>') == 2, page[-3000:]
-    assert "all run stages pass: 2" in page
-    assert (tmp_path / "labs" / "lab1.html").exists() and (tmp_path / "labs" / "lab2.html").exists()
+             for name, e in document["labs"].items()}
+    assert spans["stu31"][0] < spans["stu32"][1] and spans["stu32"][0] < spans["stu31"][1], spans
+    wrong = "iqn.2015-02.com.stu32:t1"
+    failure = next(f for t in document["labs"]["stu32"]["tests"] if t["stage"] == 1
+                   for f in t.get("failures") or ())
+    fix = "\n".join(failure["hint"]["fix"])
+    assert "target$ " in fix and wrong in fix, failure  # the student's own IQN, on the target
+
+    # The report as the instructor sees it, in English, then the same run's in Chinese.
+    from xenlab.plugin.outputs import write_class_report
+    from xenlab.report import i18n
+    with i18n.using("zh_CN"):
+        chinese = write_class_report(document, tmp_path / "zh" / "class.html")
+    for page, stuck, passing in ((report, "stuck at stage 1", "all run stages pass"),
+                                 (chinese, "卡在第 1 阶段", "已运行的阶段全部通过")):
+        dom, shot = browse(page, page.parent, height=900)
+        rows = re.findall(r'<tr id="xenlab-lab-(stu\d+)"', dom)
+        assert rows == ["stu32", "stu31"], rows  # furthest behind first
+        assert stuck in dom and passing in dom, dom[-3000:]
+        assert f"&lt;target {wrong}&gt;" in dom and "tgt-admin --update ALL" in dom, dom[-3000:]
+        assert 'href="labs/stu32.html"' in dom and (page.parent / "labs/stu32.html").exists()
+        assert pixels_like(shot, (46, 125, 50)) > 2000, f"{page}: no green cells drawn"
+        assert pixels_like(shot, (198, 40, 40), 30) > 200, f"{page}: no red cell drawn"
+    # Every character of the Chinese page has a glyph of its own in Chromium (no boxes).
+    text = re.sub(r"<[^>]+>", "", chinese.read_text())
+    chars = sorted({c for c in text if ord(c) > 0x2E7F})
+    assert len(chars) > 20, chars
+    glyphs = tmp_path / "glyphs.html"
+    glyphs.write_text(glyph_page(chars), encoding="utf-8")
+    png = screenshot(glyphs, tmp_path / "glyphs.png", CELL * COLUMNS,
+                     CELL * -(-len(chars) // COLUMNS) + 20)
+    assert glyph_problems(png, chars) == [], glyph_problems(png, chars)

@@ -411,7 +411,7 @@ def _lab(path: Path, name: str, members: set[str] | None, inventory, variables) 
         others = ", ".join(missing[1:6]) + (", ..." if len(missing) > 6 else "")
         more = f" (and {len(missing) - 1} more: {others})" if others else ""
         raise InventoryError(f"{where}: {_missing_cause(missing[0], hosts)}{more}")
-    return Lab(name, target, (xen[0], xen[1]), source, destination,
+    return Lab(str(name), target, (xen[0], xen[1]), source, destination,
                MappingProxyType(lab_vars), str(path), _values(where, lab_vars, hosts))
 
 
@@ -465,7 +465,10 @@ def _spec(where: str, host, variables) -> HostSpec:
             f"inventory is read, with the constructed plugin's compose (docs/class.md)")
     password = next((str(merged[k]) for k in ("ansible_password", "ansible_ssh_pass")
                      if merged.get(k) is not None), None)
-    values = {k: _text(v) for k, v in merged.items()
+    # Plain str keys and names: ansible-core tags the strings it templated (a generator's
+    # host names, a constructed compose's keys), and xdist's channel to its workers sends
+    # only builtin types.
+    values = {str(k): _text(v) for k, v in merged.items()
               if k not in _MAGIC_VARS and k not in _SECRET_VARS}
     if "lab_ip" not in values:
         raise InventoryError(f"{where}: host {host.name}: lab_ip is not set")
@@ -481,7 +484,7 @@ def _spec(where: str, host, variables) -> HostSpec:
                                                      "ansible_become_pass")
                             if merged.get(k) is not None), None)
     return HostSpec(
-        name=host.name,
+        name=str(host.name),
         address="local" if local else values.get("ansible_host", host.name),
         port=port,
         user=values.get("ansible_user", "root"),

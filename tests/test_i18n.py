@@ -219,7 +219,7 @@ def test_the_chinese_lab_page_names_the_stages_in_chinese_and_keeps_no_fixed_eng
                      (9, "实时迁移")):
         assert f"<td>{n}. {title}</td>" in grid
     assert ">失败</td>" in grid and ">未检查</td>" in grid and ">不涉及</td>" in grid
-    assert "title=\"test2 未检查：该阶段在第一处失败（test1）时就已停止，没有执行到这台主机\"" in grid
+    assert "title=\"test2 未检查：该阶段在第一处失败（test1）时就已停止，没有检查完这台主机\"" in grid
     assert "<h3>实验环境 box：阶段 × 主机</h3>" in page
     assert "仅构建</span> Given the lab is built (0 条命令)" in page
     assert "超时，用时 0.10 s" in page

@@ -91,8 +91,22 @@ def test_a_host_a_failed_stage_never_reached_is_not_checked_not_uninvolved():
     from xenlab.report.html import grid_html
     page = grid_html(entry)
     assert ('title="not checked on test2: the stage stopped at its first failure (on test1) '
-            'before it reached this host">not checked</td>') in page
+            'before it finished checking this host">not checked</td>') in page
     assert page.count(">not involved<") == 3
+
+
+def test_a_host_that_passed_the_steps_before_the_failed_one_reads_not_checked():
+    """Stage 6: both hosts answered its first step, the second failed on test2 and the later
+    ones never ran: test1 was checked in part only, so the grid does not say it passed. When
+    the failed step is the last, the other host passed every step: passed."""
+    stopped = record(6, "failed", failure="test2: x", failed_host="test2")
+    stopped["steps"].append({"text": "And the image is the same", "status": "not run",
+                             "commands": []})
+    assert r.grid(document([stopped])["labs"]["box"])[6] == {
+        "target": "-", "test1": "not checked", "test2": "failed"}
+    last = record(6, "failed", failure="test2: x", failed_host="test2")
+    assert r.grid(document([last])["labs"]["box"])[6] == {
+        "target": "-", "test1": "passed", "test2": "failed"}
 
 
 def test_a_failure_that_names_no_host_counts_against_the_host_of_the_failed_step():

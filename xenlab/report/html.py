@@ -64,9 +64,10 @@ def _why_not_checked(row: dict[str, str], host: str) -> str:
     failed = [h for h, status in row.items() if status == "failed"]
     if failed:
         return _("not checked on {host}: the stage stopped at its first failure (on {failed}) "
-                 "before it reached this host").format(host=host, failed=_(", ").join(failed))
+                 "before it finished checking this host").format(host=host,
+                                                                 failed=_(", ").join(failed))
     return _("not checked on {host}: the stage stopped at its first failure before it "
-             "reached this host").format(host=host)
+             "finished checking this host").format(host=host)
 
 
 def grid_html(entry: dict[str, Any]) -> str:

@@ -35,8 +35,9 @@ def grid(entry: dict[str, Any]) -> dict[int, dict[str, str]]:
     A failure counts against every host its failed checks name (else the host its
     error is about); when it names none, against the host of the last command of the
     failed step; when that is unknown too, against every host. A host of the roles the
-    stage checks that a failed stage never reached (it stopped at the first failure)
-    is "not checked"; "-": a host the stage does not check, and did not touch.
+    stage checks that a failed stage never reached, or passed only the steps before the
+    failed one (it stopped at the first failure, later steps not run), is "not checked";
+    "-": a host the stage does not check, and did not touch.
     """
     hosts = [h["name"] for h in entry["lab"]["hosts"]]
     roles = {h["name"]: set(h.get("roles") or ()) for h in entry["lab"]["hosts"]}
@@ -61,10 +62,15 @@ def grid(entry: dict[str, Any]) -> dict[int, dict[str, str]]:
                     if row[host] == NOT_INVOLVED:
                         row[host] = "skipped"
             if test["outcome"] == "failed":
-                for host in _blamed(test) or hosts:
+                blamed = _blamed(test) or hosts
+                for host in blamed:
                     row[host] = "failed"
+                # Steps after the failed one never ran: a host that passed the steps before
+                # it was checked in part only, and reads so, not "passed".
+                stopped = any(s["status"] == "not run" for s in test["steps"])
                 for host in hosts:
-                    if row[host] == NOT_INVOLVED and roles[host] & set(stage.checks):
+                    reached = row[host] == "passed" and stopped and host not in blamed
+                    if (row[host] == NOT_INVOLVED or reached) and roles[host] & set(stage.checks):
                         row[host] = NOT_CHECKED
         table[stage.number] = row
     return table

@@ -12,7 +12,8 @@ from xenlab.checks import LabCheckFailed, LabHazard
 from xenlab.inventory import Lab
 from xenlab.live import guest, probe
 from xenlab.remote import Host
-from xenlab.stages import leaks, migration, relocation, xen
+from xenlab.stages import drill, leaks, migration, relocation, xen
+from xenlab.stages.drill import DrillRecord
 from xenlab.stages.migration import MigrationRecord
 
 from .support import feature
@@ -140,6 +141,23 @@ def migrate(lab: Lab, by_role: dict[str, Toolstack], target_host: Host, origin: 
     return record
 
 
+@when("the guest's live migration to the migration destination is cut part-way",
+      target_fixture="record")
+def cut_part_way(lab: Lab, by_role: dict[str, Toolstack], target_host: Host) -> DrillRecord:
+    source, destination = by_role["the migration source"], by_role["the migration destination"]
+    v = lab.values
+    before = leaks.read_both((source, destination), v.bridge, v.shared_mount)
+    record = drill.cut_part_way(source, destination, v.guest_name, destination.host.spec.lab_ip,
+                                v.guest_ip, probe_host=target_host)
+    after = leaks.read_both((source, destination), v.bridge, v.shared_mount)
+    return dataclasses.replace(record, leaked=tuple(leaks.leaks(v.guest_name, before, after)))
+
+
+@then("the migration failed and the guest runs on the migration source only")
+def kept_on_source(record: DrillRecord) -> None:
+    drill.check_kept_on_source(record)
+
+
 @then(parsers.parse("the guest is gone from {origin} and runs on {to}"))
 def moved(lab: Lab, by_role: dict[str, Toolstack], origin: str, to: str,
           record: MigrationRecord | None) -> None:
@@ -150,7 +168,7 @@ def moved(lab: Lab, by_role: dict[str, Toolstack], origin: str, to: str,
 
 
 @then("the guest kept its address and its MAC")
-def same_address(record: MigrationRecord | None) -> None:
+def same_address(record: MigrationRecord | DrillRecord | None) -> None:
     if record is None:
         return
     migration.check_same_ip(record)
@@ -158,7 +176,7 @@ def same_address(record: MigrationRecord | None) -> None:
 
 
 @then("the guest was not rebooted and kept what was written in its memory")
-def not_rebooted(record: MigrationRecord | None) -> None:
+def not_rebooted(record: MigrationRecord | DrillRecord | None) -> None:
     if record is None:
         return
     migration.check_not_rebooted(record)
@@ -166,13 +184,13 @@ def not_rebooted(record: MigrationRecord | None) -> None:
 
 
 @then("nothing of the guest was left behind on either host, and it runs once")
-def nothing_leaked(record: MigrationRecord | None) -> None:
+def nothing_leaked(record: MigrationRecord | DrillRecord | None) -> None:
     if record is not None and record.leaked:
         raise LabCheckFailed(*record.leaked)
 
 
 @then("the network gap stayed within the inventory's downtime limit")
-def downtime(lab: Lab, record: MigrationRecord | None) -> None:
+def downtime(lab: Lab, record: MigrationRecord | DrillRecord | None) -> None:
     if record is None:
         return
     migration.check_answered_after(record)

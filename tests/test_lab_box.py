@@ -317,6 +317,24 @@ def test_what_a_migration_leaves_behind_is_reported_with_host_and_what(inventory
     assert cleaned.returncode == 0, cleaned.stderr
 
 
+def test_the_failure_drill_cuts_a_migration_and_the_guest_runs_on_where_it_was(inventory,
+                                                                               tmp_path):
+    """-m drill: the migration's transport killed part-way; every proof of the migration,
+    read on the source, and nothing left on either host. (It can fail: tests/test_drill.py
+    for each verdict; bench/drill.py's negative control destroys the guest at the cut and
+    sees it reported LOST.)"""
+    before = box_ssh("test1", "xl domid busybox").stdout.strip()
+    results, out = run(inventory, tmp_path, "-m", "drill", f"--results={tmp_path / 'r.json'}")
+    assert [(r.stage, r.status) for r in results] == [(9, "passed")], out[-4000:]
+    steps = [s["text"] for lab in json.loads((tmp_path / "r.json").read_text())["labs"].values()
+             for t in lab["tests"] for s in t["steps"] if s["status"] == "passed"]
+    assert "When the guest's live migration to the migration destination is cut part-way" in steps
+    assert "And nothing of the guest was left behind on either host, and it runs once" in steps
+    # the same domain ran on: not restarted, not moved there and back
+    assert box_ssh("test1", "xl domid busybox").stdout.strip() == before
+    assert "busybox" not in box_ssh("test2", "xl list").stdout
+
+
 @dataclass(frozen=True)
 class Fault:
     stage: int

@@ -61,10 +61,12 @@ def test_a_guest_on_both_hosts_or_on_none_is_not_exactly_one():
     both = {**AFTER, "test1": state("test1", GUEST, dom0(("eth0", "vif1.0"), (1,), (1,)))}
     assert lines(leaks("busybox", BEFORE, both)) == [
         "test1: expected exactly one running busybox across test1, test2; "
-        "saw busybox (id 1, -b----) on test1; busybox (id 1, -b----) on test2"]
+        "saw busybox (id 1, -b----) on test1; busybox (id 1, -b----) on test2: the guest is "
+        "DUPLICATED (critical: two writers on one disk)"]
     none = {**AFTER, "test2": state("test2", DOM0_ONLY, dom0())}
     assert lines(leaks("busybox", BEFORE, none)) == [
-        "test1: expected exactly one running busybox across test1, test2; saw none"]
+        "test1: expected exactly one running busybox across test1, test2; saw none: the guest "
+        "is LOST (critical)"]
 
 
 def test_a_lost_session_or_mount_is_a_leak_of_the_host_that_lost_it():

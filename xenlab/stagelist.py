@@ -63,6 +63,8 @@ OTHER_MARKERS = {
                    "mode with --allow-destructive",
     "migration": "moves the guest between the Xen hosts: the one write verify mode allows",
     "box": "needs the lab-in-a-box (QEMU VMs on this machine, `python -m xenlab box up`)",
+    "drill": "stage 9's failure drill: cuts a live migration part-way and checks the guest "
+             "runs on at the source; verify-safe, runs only when asked for, with -m drill",
     "upgrade": "upgrades the box's Xen hosts in place to Debian 13 (about an hour): runs only "
                "when asked for, with -m upgrade",
 }

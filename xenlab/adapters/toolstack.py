@@ -89,9 +89,40 @@ class Toolstack:
         """The command destroy() runs, for a fix shown to people."""
         return command_line(f"{self.command} destroy %s", name)
 
-    def migrate(self, name: str, dest_address: str, timeout: float) -> Result:
-        """Live-migrate `name` to dest_address; the Result is the toolstack's own account."""
-        return self.host.migrate(self.migrate_template, name, dest_address, timeout=timeout)
+    def migrate(self, name: str, dest_address: str, timeout: float,
+                ok: tuple[int, ...] = (0,)) -> Result:
+        """Live-migrate `name` to dest_address; the Result is the toolstack's own account
+        (`ok`: the exit statuses that are not an error, e.g. any in a failure drill)."""
+        return self.host.migrate(self.migrate_template, name, dest_address, timeout=timeout,
+                                 ok=ok)
+
+    # The failure drill (-m drill): a migration's transport on the sending host, found,
+    # measured and cut while the guest's memory streams through it.
+    transport_pattern: ClassVar[str | None] = None  # pgrep -f pattern; None: nothing to cut
+
+    def migration_transport(self) -> tuple[int, int] | None:
+        """(pid, bytes it has written) of the migration's transport process on this host;
+        None while there is none. Read from /proc (the kernel's count of the process's
+        writes), read-only."""
+        if self.transport_pattern is None:
+            raise XenlabError(f"{self.host.name}: {self.command} migrates through no transport "
+                              "process xenlab can cut (the drill cuts xl's SSH stream)",
+                              self.host.name)
+        shown = self.host.check(
+            "p=$(pgrep -f -- %s | head -n 1); [ -n \"$p\" ] || exit 0; "
+            "echo \"$p $(awk '/^wchar:/ {print $2}' /proc/$p/io 2>/dev/null)\"",
+            self.transport_pattern, timeout=READ_TIMEOUT_S).stdout.split()
+        if len(shown) == 2 and all(word.isdigit() for word in shown):
+            return int(shown[0]), int(shown[1])
+        if not shown or len(shown) == 1:  # none, or it ended between pgrep and /proc
+            return None
+        raise XenlabError(f"{self.host.name}: unexpected transport reading {' '.join(shown)!r}",
+                          self.host.name)
+
+    def cut_migration(self, pid: int) -> Result:
+        """Kill the migration's transport process (the drill's fault): the stream breaks
+        mid-transfer, as a network cut or a crashed receiver would break it."""
+        return self.host.drill("kill -TERM %s", pid, timeout=READ_TIMEOUT_S, ok=(0, 1))
 
     def console_command(self, name: str) -> str:
         return f"{self.command} console {shlex.quote(name)}"
@@ -117,6 +148,10 @@ class Xl(Toolstack):
 
     command = "xl"
     migrate_template = "xl migrate %s %s"  # no -l: xl migrates live anyway
+    # xl's transport: `ssh DEST xl migrate-receive`, spawned by `xl migrate` (measured on the
+    # box: cut at 60 MB of 192 MiB, xl said "Migration failed, resuming at sender", the
+    # receiver destroyed its NAME--incoming)
+    transport_pattern = "^ssh .*xl migrate-receive"
     relocation_path = "root SSH to {address} without a password (xl migrate's channel)"
     log_path = "/var/log/xen/xl-{name}.log"
     builds_relocation = True

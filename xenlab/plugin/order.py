@@ -15,9 +15,16 @@ def stage_of(item: pytest.Item) -> Stage | None:
 
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by parametrized fixtures
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Lab by lab (class mode), stages in article order; other orders are kept."""
+    """Lab by lab (class mode), stages in article order; other orders are kept. The
+    failure drill only when asked for."""
     # Tests marked destructive run in every mode: their checks only read; their build
     # steps refuse to partition or format without --allow-destructive (xenlab.stages).
+    # The failure drill (stage 9) is opt-in: deselected unless -m names it.
+    if "drill" not in (config.getoption("markexpr", "") or ""):
+        drills = [item for item in items if item.get_closest_marker("drill")]
+        if drills:
+            config.hook.pytest_deselected(items=drills)
+            items[:] = [item for item in items if not item.get_closest_marker("drill")]
     order = list(config.stash[STATE].labs or {})
     items.sort(key=lambda item: (order.index(name) if (name := lab_name_of(item)) in order
                                  else 0, stage.number if (stage := stage_of(item)) else 0))

@@ -298,6 +298,15 @@ class Host:
                                     " moves the guest; refused in plan mode", self.name)
         return self._unguarded(command, args, **kwargs)
 
+    def drill(self, command: str, *args: object, **kwargs) -> Result:
+        """check() for a failure drill's fault (-m drill): it ends a process of the
+        migration this run started (its transport), and bypasses the read-only guard as
+        migrate() does. Never in plan mode."""
+        if self.mode == "plan":
+            raise ReadOnlyViolation(f"{self.name}: `{_shown(self._redact(_render(command, args)))}`"
+                                    " is a drill's fault; refused in plan mode", self.name)
+        return self._unguarded(command, args, **kwargs)
+
     def _unguarded(self, command: str, args: tuple[object, ...], timeout: float = 30.0,
                    ok: tuple[int, ...] = (0,), input: str | bytes | None = None) -> Result:
         return _checked(self._send(_render(command, args), timeout, tuple(ok), input))

@@ -72,9 +72,11 @@ def leaks(guest: str, before: dict[str, HostState], after: dict[str, HostState]
     live = [(h, d) for h, d in instances if not (d.shutdown or d.crashed)]
     if len(live) != 1:
         seen = "; ".join(f"{d.name} (id {d.domid}, {d.state}) on {h}" for h, d in instances)
+        verdict = ("the guest is LOST (critical)" if not live else
+                   "the guest is DUPLICATED (critical: two writers on one disk)")
         found.append(CheckFailure(live[0][0] if live else next(iter(after)),
                                   f"exactly one running {guest} across {both}",
-                                  seen or "none"))
+                                  f"{seen or 'none'}: {verdict}"))
     for state in after.values():
         where = state.host
         ids = {d.domid for d in state.domains}

@@ -102,11 +102,11 @@ def check_no_half_moved(source: Toolstack, destination: Toolstack, name: str) ->
 
 def check_runs_on(toolstack: Toolstack, name: str, timeout: float = DOMAIN_WAIT_S) -> Domain:
     """Domain `name` on this host, alive: running, blocked or runnable (not paused, not dying)."""
-    return _await_domain(toolstack, name, _alive, f"{name} running or blocked (not paused)",
+    return _await_domain(toolstack, name, alive, f"{name} running or blocked (not paused)",
                          timeout)
 
 
-def _alive(domain: Domain | None) -> bool:
+def alive(domain: Domain | None) -> bool:
     # "------" is alive too: runnable, waiting for a CPU (seen under TCG right
     # after `xl create`, and in xl list beside a running dom0).
     return domain is not None and not (
@@ -171,6 +171,11 @@ class MigrationRecord:
     after: GuestFacts
     leaked: tuple[CheckFailure, ...] = ()  # xenlab.stages.leaks: what the move left behind
 
+    @property
+    def landed(self) -> str:
+        """Where the guest must run now (the proofs read it there)."""
+        return self.destination
+
 
 def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: str,
             guest_ip: str, *, probe_host: Host | None = None, timeout: float = MIGRATE_TIMEOUT_S,
@@ -227,42 +232,42 @@ def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: 
 # --- the proofs (pure) ------------------------------------------------------------------
 
 def check_same_ip(record: MigrationRecord) -> None:
-    expect(record.after.ip is not None and record.after.ip == record.before.ip, record.destination,
+    expect(record.after.ip is not None and record.after.ip == record.before.ip, record.landed,
            f"{record.guest} with {GUEST_IFACE} {record.before.ip}, as on {record.source}",
            f"{GUEST_IFACE} {record.after.ip or 'without an IPv4 address'}")
 
 
 def check_same_mac(record: MigrationRecord) -> None:
     expect(record.after.mac is not None and record.after.mac == record.before.mac,
-           record.destination,
+           record.landed,
            f"{record.guest} with MAC {record.before.mac}, as on {record.source}",
            f"MAC {record.after.mac}")
 
 
 def check_not_rebooted(record: MigrationRecord) -> None:
     before, after = record.before.uptime_s, record.after.uptime_s
-    expect(after > before, record.destination,
+    expect(after > before, record.landed,
            f"{record.guest} up for more than {before:.2f} s (its uptime on {record.source})",
            f"uptime {after:.2f} s: it booted again")
 
 
 def check_memory_kept(record: MigrationRecord) -> None:
     expect(bool(record.before.token) and record.after.token == record.before.token,
-           record.destination,
+           record.landed,
            f"XENLAB_TOKEN={record.before.token or '(set before)'} still in the guest's shell",
            f"XENLAB_TOKEN={record.after.token or '(unset)'}")
 
 
 def check_answered_after(record: MigrationRecord) -> None:
     d = record.downtime
-    expect(d.gap_end is not None, record.destination,
+    expect(d.gap_end is not None, record.landed,
            f"{record.guest} answering ping after the migration",
            f"{d.replies} replies, none after it")
 
 
 def check_downtime(record: MigrationRecord, downtime_max_s: float) -> None:
     d = record.downtime
-    expect(d.longest_gap_s <= downtime_max_s, record.destination,
+    expect(d.longest_gap_s <= downtime_max_s, record.landed,
            f"a network gap of at most {downtime_max_s:g} s during the migration",
            f"{d.longest_gap_s:.2f} s without a reply ({d.lost} probes lost, "
            f"resolution {d.resolution_s} s)")

@@ -15,20 +15,16 @@ migration is the critical failure it is.
 """
 from __future__ import annotations
 
-import contextlib
-import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from xenlab.adapters.toolstack import Toolstack
 from xenlab.checks import CheckFailure, expect, fail
-from xenlab.live.guest import (CONSOLE_TIMEOUT_S, GuestFacts, announce, guest_console,
-                               read_facts, set_token)
-from xenlab.live.probe import (ANSWER_WAIT_S, PROBE_INTERVAL_S, BackgroundPing, Downtime,
-                               analyse_probe, clock_offset, replies_after)
+from xenlab.live.guest import CONSOLE_TIMEOUT_S, GuestFacts, guest_console, read_facts
+from xenlab.live.probe import PROBE_INTERVAL_S, Downtime
 from xenlab.remote import Host
-from xenlab.stages.migration import DOMAIN_WAIT_S, MIGRATE_TIMEOUT_S, alive
+from xenlab.stages.migration import DOMAIN_WAIT_S, MIGRATE_TIMEOUT_S, Watched, alive
 from xenlab.wait import WaitTimeout, progress, wait_for
 
 CUT_AT = 0.25  # of the guest's memory streamed: part-way, whatever the link's speed
@@ -69,16 +65,10 @@ def cut_part_way(source: Toolstack, destination: Toolstack, name: str, dest_addr
     if running is None:
         fail(source.host.name, f"{name} running on {source.host.name} (the drill moves it)",
              f"no domain {name}")
-    with guest_console(source, name, console_timeout) as console:
-        set_token(console, secrets.token_hex(8))
-        announce(console, probe_host.spec.lab_ip, timeout + ANSWER_WAIT_S)
-        before = read_facts(console)
-    offset_before = clock_offset(probe_host)
-    probe = BackgroundPing(probe_host, guest_ip, max_s=timeout + ANSWER_WAIT_S + 30,
-                           interval_s=probe_interval_s)
     threshold = int(running.mem_mib * MIB * CUT_AT)
-    try:
-        probe.start()
+    watched = Watched(source, name, probe_host, guest_ip, timeout=timeout,
+                      probe_interval_s=probe_interval_s, console_timeout=console_timeout)
+    with watched:
         progress.info("%s: failure drill: live migration %s -> %s, cut at %d MiB streamed",
                       name, source.host.name, destination.host.name, threshold // MIB)
         started = time.time()
@@ -88,13 +78,7 @@ def cut_part_way(source: Toolstack, destination: Toolstack, name: str, dest_addr
             cut = _cut_when_streamed(source, threshold, moving.done, timeout, started)
             result = moving.result()
         ended = time.time()
-        replies_after(probe_host, guest_ip)
-        offset_after = clock_offset(probe_host)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            probe.stop()
-        raise
-    replies = probe.stop()
+        downtime = watched.network_gap(started, ended)
     progress.info("%s: failure drill: %s; %s exited %s", name, cut or "not cut",
                   source.command, result.rc)
     runs_on = _settled(source, destination, name)
@@ -106,9 +90,7 @@ def cut_part_way(source: Toolstack, destination: Toolstack, name: str, dest_addr
         guest=name, source=source.host.name, destination=destination.host.name,
         started=started, ended=ended, cut=cut, rc=result.rc,
         toolstack_output=result.stdout + result.stderr, runs_on=runs_on,
-        downtime=analyse_probe(replies, probe_interval_s, started + offset_before,
-                               ended + offset_after),
-        before=before, after=after)
+        downtime=downtime, before=watched.before, after=after)
 
 
 def _cut_when_streamed(source: Toolstack, threshold: int, finished, timeout: float,

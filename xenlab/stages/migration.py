@@ -177,6 +177,50 @@ class MigrationRecord:
         return self.destination
 
 
+class Watched:
+    """A move of the guest, watched: its facts read before (a token set in its memory, the
+    guest announcing itself to the prober), then a 5 ms ping from the prober while the
+    move runs (`with`); network_gap() ends the probe and measures the gap on our clock.
+
+    The migration and the failure drill (xenlab.stages.drill) watch a move alike."""
+
+    def __init__(self, source: Toolstack, name: str, prober: Host, guest_ip: str, *,
+                 timeout: float, probe_interval_s: float, console_timeout: float) -> None:
+        with guest_console(source, name, console_timeout) as console:
+            set_token(console, secrets.token_hex(8))
+            announce(console, prober.spec.lab_ip, timeout + ANSWER_WAIT_S)
+            self.before = read_facts(console)
+        self.prober, self.guest_ip, self.interval_s = prober, guest_ip, probe_interval_s
+        self._offset_before = clock_offset(prober)
+        self._probe = BackgroundPing(prober, guest_ip, max_s=timeout + ANSWER_WAIT_S + 30,
+                                     interval_s=probe_interval_s)
+        self._stopped = False
+
+    def __enter__(self) -> Watched:
+        self._probe.start()
+        return self
+
+    def __exit__(self, kind, *_) -> None:
+        if kind is not None and not self._stopped:
+            with contextlib.suppress(Exception):
+                self._probe.stop()
+
+    def network_gap(self, started: float, ended: float) -> Downtime:
+        """The probe's gap around [started, ended] (this machine's clock)."""
+        # No answer: the record says so. Answers: the background probe also
+        # records replies for a few seconds after the end, more than the
+        # uncertainty of the clock offset (half an SSH round trip, ~1 s on a
+        # loaded TCG box), so "a reply after the migration" is not left to chance.
+        replies_after(self.prober, self.guest_ip)
+        # The prober's clock drifts from ours under load (a TCG VM during a 90 s
+        # migration): measured again after the move.
+        offset_after = clock_offset(self.prober)
+        self._stopped = True
+        replies = self._probe.stop()
+        return analyse_probe(replies, self.interval_s, started + self._offset_before,
+                             ended + offset_after)
+
+
 def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: str,
             guest_ip: str, *, probe_host: Host | None = None, timeout: float = MIGRATE_TIMEOUT_S,
             probe_interval_s: float = PROBE_INTERVAL_S,
@@ -187,15 +231,9 @@ def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: 
     on the lab network sees both sides alike).
     """
     prober = probe_host or destination.host
-    with guest_console(source, name, console_timeout) as console:
-        set_token(console, secrets.token_hex(8))
-        announce(console, prober.spec.lab_ip, timeout + ANSWER_WAIT_S)
-        before = read_facts(console)
-    offset_before = clock_offset(prober)
-    probe = BackgroundPing(prober, guest_ip, max_s=timeout + ANSWER_WAIT_S + 30,
-                           interval_s=probe_interval_s)
-    try:
-        probe.start()
+    watched = Watched(source, name, prober, guest_ip, timeout=timeout,
+                      probe_interval_s=probe_interval_s, console_timeout=console_timeout)
+    with watched:
         progress.info("%s: live migration %s -> %s started (probe from %s every %g s)", name,
                       source.host.name, destination.host.name, prober.name, probe_interval_s)
         started = time.time()
@@ -203,19 +241,7 @@ def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: 
         ended = time.time()
         progress.info("%s: live migration %s -> %s done in %.1f s", name, source.host.name,
                       destination.host.name, ended - started)
-        # No answer: the record says so. Answers: the background probe also
-        # records replies for a few seconds after the end, more than the
-        # uncertainty of the clock offset (half an SSH round trip, ~1 s on a
-        # loaded TCG box), so "a reply after the migration" is not left to chance.
-        replies_after(prober, guest_ip)
-        # The prober's clock drifts from ours under load (a TCG VM during a 90 s
-        # migration): measured again after the move.
-        offset_after = clock_offset(prober)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            probe.stop()
-        raise
-    replies = probe.stop()
+        downtime = watched.network_gap(started, ended)
     check_runs_on(destination, name)
     check_absent(source, name)
     with guest_console(destination, name, console_timeout) as console:
@@ -223,10 +249,8 @@ def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: 
     return MigrationRecord(
         guest=name, source=source.host.name, destination=destination.host.name,
         started=started, ended=ended, wall_s=round(ended - started, 3),
-        toolstack_output=result.stdout + result.stderr,
-        downtime=analyse_probe(replies, probe_interval_s, started + offset_before,
-                               ended + offset_after),
-        before=before, after=after)
+        toolstack_output=result.stdout + result.stderr, downtime=downtime,
+        before=watched.before, after=after)
 
 
 # --- the proofs (pure) ------------------------------------------------------------------

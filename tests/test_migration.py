@@ -49,7 +49,7 @@ BOX_TEST2 = {  # the box's test2 before a migration to test1 (busybox runs there
     "xl info": ok("data/xl-info/box-test1-xen-4.17-empty-changeset.txt"),
     "xl list": [ok("data/xl-list/box-guest-running-tab-header.txt"),
                 ok("data/xl-list/box-dom0-only-tab-header.txt")],
-    "xl migrate busybox 198.51.100.1":
+    "xl -vvv migrate busybox 198.51.100.1":
         (0, "", captured("replay/xl-migrate-box-test2-to-test1.stderr.txt")),
     "xl destroy busybox": (0, "", ""),
     "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=10 root@198.51.100.1 true":
@@ -78,7 +78,7 @@ def test_xl_on_the_box_detect_info_list_migrate():
     assert isinstance(xl, Xl) and xl.info().xen_version == "4.17.5"
     assert xl.domain("busybox").mem_mib == 192
     result = xl.migrate("busybox", "198.51.100.1", timeout=600)  # verify mode allows it
-    assert result.command == "xl migrate busybox 198.51.100.1"
+    assert result.command == "xl -vvv migrate busybox 198.51.100.1"
     assert result.stderr.splitlines()[-1] == "Migration successful."
     assert xl.domain("busybox") is None
     assert xl.console_command("busybox") == "xl console busybox"

@@ -37,6 +37,7 @@ from xenlab.parsers import (
 from xenlab.parsers.boot import (parse_boot_menu, parse_fstab, parse_lio_saveconfig,
                                  parse_network_files, parse_node_records, parse_tgt_conf)
 from xenlab.parsers.fingerprint import parse_fingerprint
+from xenlab.parsers.migrationlog import parse_migration_log
 from xenlab.parsers.ping import parse_ping_timestamps
 
 DATA = Path(__file__).parent / "data"
@@ -71,6 +72,7 @@ PARSERS = {
     "lio-saveconfig": parse_lio_saveconfig,
     "network-files": parse_network_files,
     "boot-menu": parse_boot_menu,
+    "xl-migrate-log": parse_migration_log,
 }
 
 CASES = sorted(DATA.glob("*/*.txt"))

@@ -90,11 +90,12 @@ class Toolstack:
         return command_line(f"{self.command} destroy %s", name)
 
     def migrate(self, name: str, dest_address: str, timeout: float,
-                ok: tuple[int, ...] = (0,)) -> Result:
+                ok: tuple[int, ...] = (0,), stamps: list | None = None) -> Result:
         """Live-migrate `name` to dest_address; the Result is the toolstack's own account
-        (`ok`: the exit statuses that are not an error, e.g. any in a failure drill)."""
+        (`ok`: the exit statuses that are not an error, e.g. any in a failure drill;
+        `stamps`: filled as its output arrives, xenlab.remote.timed_lines)."""
         return self.host.migrate(self.migrate_template, name, dest_address, timeout=timeout,
-                                 ok=ok)
+                                 ok=ok, stamps=stamps)
 
     # The failure drill (-m drill): a migration's transport on the sending host, found,
     # measured and cut while the guest's memory streams through it.
@@ -147,11 +148,13 @@ class Xl(Toolstack):
     """xl: `xl migrate` runs `xl migrate-receive` on the destination over root SSH."""
 
     command = "xl"
-    migrate_template = "xl migrate %s %s"  # no -l: xl migrates live anyway
+    # no -l: xl migrates live anyway. -vvv: libxl's debug lines say when the guest was
+    # suspended (xenlab.parsers.migrationlog), which xl says at no lower level.
+    migrate_template = "xl -vvv migrate %s %s"
     # xl's transport: `ssh DEST xl migrate-receive`, spawned by `xl migrate` (measured on the
     # box: cut at 60 MB of 192 MiB, xl said "Migration failed, resuming at sender", the
     # receiver destroyed its NAME--incoming)
-    transport_pattern = "^ssh .*xl migrate-receive"
+    transport_pattern = "^ssh .*xl .*migrate-receive"  # xl -vvv: `xl -vvv migrate-receive`
     relocation_path = "root SSH to {address} without a password (xl migrate's channel)"
     log_path = "/var/log/xen/xl-{name}.log"
     builds_relocation = True

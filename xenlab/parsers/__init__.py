@@ -19,6 +19,7 @@ from .iscsiadm import (
     parse_sessions,
 )
 from .lio import LioBackstore, LioConfig, LioTarget, LioTpg, parse_lio_configfs
+from .migrationlog import MigrationPhases, parse_migration_log
 from .modinfo import ModInfo, parse_modinfo
 from .net import (
     Interface,
@@ -35,6 +36,8 @@ from .xen import (BackendInventory, Domain, XenInfo, parse_backend_inventory, pa
 
 __all__ = [
     "ParseError",
+    # xl migrate's timed account
+    "parse_migration_log", "MigrationPhases",
     # tgt
     "parse_tgtadm_show", "TgtTarget", "TgtNexus", "TgtLun",
     # LIO (configfs)

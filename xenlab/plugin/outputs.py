@@ -29,7 +29,25 @@ def migration_line(m) -> str:
     d = m.downtime
     return (f"{m.guest} {m.source} -> {m.destination}: migration {m.wall_s:.1f} s, "
             f"downtime {d.longest_gap_s:.2f} s, {d.lost} probes lost of {d.replies + d.lost}, "
-            f"probe interval {d.interval_s:g} s (resolution {d.resolution_s} s)")
+            f"probe interval {d.interval_s:g} s (resolution {d.resolution_s} s)"
+            + downtime_explained(m))
+
+
+def downtime_explained(m) -> str:
+    """`; paused ... (...), unreachable ... longer`: where the downtime went, as far as the
+    toolstack's log and the guest's heartbeat say."""
+    parts = res.downtime_parts(m)
+    said = []
+    if parts["guest_paused_s"] is not None:
+        said.append(f"paused {parts['guest_paused_s']:.2f} s by its own heartbeat "
+                    f"(every ~{parts['heartbeat_resolution_s'] or 0:.2f} s)")
+    if m.phases is not None and m.phases.paused_s is not None:
+        spans = ", ".join(f"{name} {b - a:.2f} s" for name, a, b in m.phases.spans()
+                          if m.phases.suspended <= a < m.phases.resumed)
+        said.append(f"suspended {m.phases.paused_s:.2f} s by xl's log ({spans})")
+    if parts["unreachable_beyond_pause_s"] is not None:
+        said.append(f"unreachable {parts['unreachable_beyond_pause_s']:+.2f} s beyond the pause")
+    return "; " + "; ".join(said) if said else ""
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:

@@ -220,7 +220,7 @@ class Host:
                 f"refused in {self.mode} mode (writes need --lab-mode=build)", self.name)
 
     def _send(self, line: str, timeout: float, ok: tuple[int, ...],
-              input: str | bytes | None) -> Result:
+              input: str | bytes | None, stamps: list | None = None) -> Result:
         wrapped = f"timeout -k {KILL_AFTER_S} {timeout:g} sh -c {shlex.quote(line)}"
         stdin = input.encode() if isinstance(input, str) else input
         started = time.monotonic()
@@ -230,7 +230,9 @@ class Host:
                 wrapped = f"{prefix} {wrapped}"
                 stdin = password + (stdin or b"") if password else stdin
             with ticking(f"{self.name}: `{_shown(self._redact(line))}`"):
-                rc, out, err = self._transport.exec(wrapped, stdin, timeout + LOCAL_GRACE_S)
+                streamed = {} if stamps is None else {"stamps": stamps}
+                rc, out, err = self._transport.exec(wrapped, stdin, timeout + LOCAL_GRACE_S,
+                                                    **streamed)
         except HostUnreachable as exc:
             self.gone = str(exc)
             raise
@@ -308,8 +310,9 @@ class Host:
         return self._unguarded(command, args, **kwargs)
 
     def _unguarded(self, command: str, args: tuple[object, ...], timeout: float = 30.0,
-                   ok: tuple[int, ...] = (0,), input: str | bytes | None = None) -> Result:
-        return _checked(self._send(_render(command, args), timeout, tuple(ok), input))
+                   ok: tuple[int, ...] = (0,), input: str | bytes | None = None,
+                   stamps: list | None = None) -> Result:
+        return _checked(self._send(_render(command, args), timeout, tuple(ok), input, stamps))
 
     def read_file(self, path: str) -> str | None:
         """The file's text, or None when it does not exist."""

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from typing import Protocol
 
 import paramiko
@@ -42,7 +43,10 @@ class Transport(Protocol):
     def exec(self, command: str, stdin: bytes | None, timeout: float
              ) -> tuple[int | None, bytes, bytes]:
         """(rc, stdout, stderr); rc is None when it did not end within timeout (it is
-        then abandoned). Raises HostUnreachable when there is no way to the host."""
+        then abandoned). Raises HostUnreachable when there is no way to the host.
+
+        A transport that streams also takes `stamps`, a list it appends (time.time(),
+        "out" or "err", bytes) to as output arrives (timed_lines() makes lines of them)."""
 
     def open_pty(self, command: str, timeout: float) -> Pty:
         """`command` on a PTY, started; ConnectionError when no PTY session opens within
@@ -54,8 +58,10 @@ class Transport(Protocol):
 class LocalTransport:
     """This machine, through subprocess: the project's own tests and `local://` hosts."""
 
-    def exec(self, command: str, stdin: bytes | None, timeout: float
+    def exec(self, command: str, stdin: bytes | None, timeout: float,
+             stamps: list[tuple[float, str, bytes]] | None = None
              ) -> tuple[int | None, bytes, bytes]:
+        """Not streamed: `stamps` gets the whole output at its end."""
         proc = subprocess.Popen(["sh", "-c", command], start_new_session=True,
                                 stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -65,6 +71,8 @@ class LocalTransport:
             _kill_session(proc.pid)
             out, err = proc.communicate()
             return None, out, err
+        if stamps is not None:
+            stamps += [(time.time(), "out", out), (time.time(), "err", err)]
         return proc.returncode, out, err
 
     def open_pty(self, command: str, timeout: float) -> Pty:
@@ -126,7 +134,8 @@ class ParamikoTransport:
                     raise
             return self._client
 
-    def exec(self, command: str, stdin: bytes | None, timeout: float
+    def exec(self, command: str, stdin: bytes | None, timeout: float,
+             stamps: list[tuple[float, str, bytes]] | None = None
              ) -> tuple[int | None, bytes, bytes]:
         out, err = bytearray(), bytearray()
         try:
@@ -152,9 +161,9 @@ class ParamikoTransport:
             # output is still on its way (seen as truncated `ip -j` JSON under load).
             while not (chan.eof_received or chan.closed):
                 select.select([chan], [], [])
-                _drain(chan, out, err)
+                _drain(chan, out, err, stamps)
             chan.status_event.wait()  # set on exit status or close
-            _drain(chan, out, err)
+            _drain(chan, out, err, stamps)
         except _SSH_ERRORS as exc:
             if not expired.is_set():
                 raise self._unreachable(f"connection lost: {_why(exc, self)}") from None
@@ -266,11 +275,31 @@ class _ProxyCommand(paramiko.ProxyCommand):
 _NO_HANDSHAKE = ("Error reading SSH protocol banner", "No existing session")
 
 
-def _drain(chan: paramiko.Channel, out: bytearray, err: bytearray) -> None:
+def _drain(chan: paramiko.Channel, out: bytearray, err: bytearray,
+           stamps: list[tuple[float, str, bytes]] | None = None) -> None:
     while chan.recv_ready():
-        out += chan.recv(65536)
+        chunk = chan.recv(65536)
+        out += chunk
+        if stamps is not None:
+            stamps.append((time.time(), "out", chunk))
     while chan.recv_stderr_ready():
-        err += chan.recv_stderr(65536)
+        chunk = chan.recv_stderr(65536)
+        err += chunk
+        if stamps is not None:
+            stamps.append((time.time(), "err", chunk))
+
+
+def timed_lines(stamps: list[tuple[float, str, bytes]]) -> list[tuple[float, str]]:
+    """The lines of streamed output, each with the time its last byte arrived, in order of
+    arrival (stdout's and stderr's interleaved as they came)."""
+    pending = {"out": b"", "err": b""}
+    lines = []
+    for t, stream, chunk in stamps:
+        *complete, pending[stream] = (pending[stream] + chunk).split(b"\n")
+        lines += [(t, line.decode(errors="replace").rstrip("\r")) for line in complete]
+    last = stamps[-1][0] if stamps else 0.0
+    lines += [(last, rest.decode(errors="replace")) for rest in pending.values() if rest]
+    return sorted(lines, key=lambda item: item[0])
 
 
 def _why(exc: BaseException, transport: ParamikoTransport) -> str:

@@ -105,15 +105,23 @@ def migrations_html(entry: dict[str, Any]) -> str:
         f"{escape(m['destination'])}</td><td>{m['wall_s']:.1f} s</td>"
         f"<td>{_downtime(m['downtime_s'])}</td>"
         f"<td>{_('{lost} of {sent}').format(lost=m['lost'], sent=m['lost'] + m['replies'])}</td>"
-        f"<td>{_ms(m['resolution_s'])}</td></tr>" for m in moves)
+        f"<td>{_ms(m['resolution_s'])}</td><td>{_seconds(m.get('guest_paused_s'))}</td>"
+        f"<td>{_seconds(m.get('paused_s'))}</td>"
+        f"<td>{_seconds(m.get('unreachable_beyond_pause_s'), signed=True)}</td></tr>"
+        for m in moves)
     head = "".join(f"<th>{word}</th>" for word in (
         _("guest"), _("move"), _("migration"), _("downtime"), _("probes lost"),
-        _("probe resolution")))
+        _("probe resolution"), _("paused (its heartbeat)"), _("suspended (xl's log)"),
+        _("unreachable beyond the pause")))
     return f'<table id="xenlab-migrations"><tr>{head}</tr>{rows}</table>' + timeline_html(moves)
 
 
 def _downtime(seconds: float | None) -> str:
     return _("no reply after it") if seconds is None else f"{seconds:.2f} s"
+
+
+def _seconds(seconds: float | None, signed: bool = False) -> str:
+    return "-" if seconds is None else f"{seconds:+.2f} s" if signed else f"{seconds:.2f} s"
 
 
 def _ms(seconds: float | None) -> str:

@@ -38,6 +38,16 @@ def _draw(plt, moves: list[dict[str, Any]]) -> bytes:
         if m["gap_start"] is not None and m["gap_end"] is not None:
             ax.axvspan(m["gap_start"], m["gap_end"], color="#c62828", alpha=0.25,
                        label=_("gap {seconds:.2f} s").format(seconds=m["downtime_s"]))
+        phases = m.get("phases") or {}
+        if phases.get("suspended") is not None and phases.get("resumed") is not None:
+            # xl's own account: from the guest's suspend to its start on the destination
+            ax.axvspan(phases["suspended"], phases["resumed"], ymin=0.0, ymax=0.12,
+                       color="#ef6c00", alpha=0.8, label=_(
+                           "suspended (xl's log) {seconds:.2f} s").format(
+                               seconds=phases["resumed"] - phases["suspended"]))
+        if phases.get("copy_start") is not None and phases.get("suspended") is not None:
+            ax.axvspan(phases["copy_start"], phases["suspended"], ymin=0.0, ymax=0.06,
+                       color="#2e7d32", alpha=0.6, label=_("live memory copy"))
         ax.set_title(_("{guest}: {source} -> {destination}, migration {seconds:.1f} s").format(
             guest=m["guest"], source=m["source"], destination=m["destination"],
             seconds=m["wall_s"]), fontsize=10)

@@ -13,15 +13,16 @@ that path: `records` (building them), `store` (gathering, the file), `views`
 (what the reports draw), `compare` (regression mode).
 """
 from xenlab.results.compare import Comparison, compare
-from xenlab.results.records import (command_record, failure_data, lab_description,
-                                    migration_record, redact, secrets_of)
+from xenlab.results.records import (command_record, downtime_parts, failure_data,
+                                    lab_description, migration_record, redact, secrets_of)
 from xenlab.results.store import FORMAT, Results, ResultsError, load_results, write_results
 from xenlab.results.views import (NOTHING_TO_DO, NOT_CHECKED, NOT_INVOLVED, OUTCOMES, TO_DO, Standing,
                                   class_standings, findings, first_failure, grid, migrations,
                                   plan, stage_outcomes, standing)
 
 __all__ = ["FORMAT", "NOTHING_TO_DO", "NOT_CHECKED", "TO_DO", "NOT_INVOLVED", "OUTCOMES", "Comparison", "Results", "ResultsError",
-           "Standing", "class_standings", "command_record", "compare", "failure_data", "findings",
+           "Standing", "class_standings", "command_record", "compare", "downtime_parts",
+           "failure_data", "findings",
            "first_failure", "grid", "lab_description", "load_results", "migration_record",
            "migrations", "plan", "redact", "secrets_of", "stage_outcomes", "standing",
            "write_results"]

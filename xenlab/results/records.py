@@ -2,6 +2,8 @@
 migration, a lab, each as JSON-able data with no secret in it."""
 from __future__ import annotations
 
+import dataclasses
+
 from typing import Any, Iterable
 
 from xenlab.checks import LabCheckFailed
@@ -33,7 +35,21 @@ def migration_record(m) -> dict[str, Any]:
             "gap_end": None if d.gap_end is None else round(d.gap_end - m.started, 3),
             "lost": d.lost, "replies": d.replies, "interval_s": d.interval_s,
             "resolution_s": d.resolution_s,
-            "timeline": [[round(t, 4), round(rtt, 3)] for t, rtt in d.timeline]}
+            "timeline": [[round(t, 4), round(rtt, 3)] for t, rtt in d.timeline]} | downtime_parts(m)
+
+
+def downtime_parts(m) -> dict[str, Any]:
+    """Where the downtime went: the toolstack's moments (seconds since the start), its
+    pause (suspended until running again), the guest's own longest gap between heartbeats,
+    and how much longer the network gap was than the guest's pause."""
+    phases, pause = getattr(m, "phases", None), getattr(m, "guest_pause", None)
+    gap = m.downtime.longest_gap_s
+    return {"phases": None if phases is None else dataclasses.asdict(phases),
+            "paused_s": None if phases is None else phases.paused_s,
+            "guest_paused_s": None if pause is None else pause.longest_gap_s,
+            "heartbeat_resolution_s": None if pause is None else pause.resolution_s,
+            "unreachable_beyond_pause_s": (None if pause is None or gap == float("inf")
+                                           else round(gap - pause.longest_gap_s, 3))}
 
 
 def lab_description(lab) -> dict[str, Any]:

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 
 from xenlab.adapters.toolstack import Toolstack
 from xenlab.checks import CheckFailure, expect, fail
-from xenlab.live.guest import CONSOLE_TIMEOUT_S, GuestFacts, guest_console, read_facts
+from xenlab.live.guest import CONSOLE_TIMEOUT_S, GuestFacts, GuestPause
+from xenlab.parsers import MigrationPhases
 from xenlab.live.probe import PROBE_INTERVAL_S, Downtime
 from xenlab.remote import Host
-from xenlab.stages.migration import DOMAIN_WAIT_S, MIGRATE_TIMEOUT_S, Watched, alive
+from xenlab.stages.migration import (DOMAIN_WAIT_S, MIGRATE_TIMEOUT_S, Watched, alive,
+                                     phases_of, timed_log)
 from xenlab.wait import WaitTimeout, progress, wait_for
 
 CUT_AT = 0.25  # of the guest's memory streamed: part-way, whatever the link's speed
@@ -47,6 +49,9 @@ class DrillRecord:
     before: GuestFacts
     after: GuestFacts | None  # read on the source; None when it does not run there
     leaked: tuple[CheckFailure, ...] = ()
+    toolstack_log: str = ""  # as MigrationRecord's
+    phases: MigrationPhases | None = None
+    guest_pause: GuestPause | None = None
 
     @property
     def landed(self) -> str:
@@ -73,8 +78,9 @@ def cut_part_way(source: Toolstack, destination: Toolstack, name: str, dest_addr
                       name, source.host.name, destination.host.name, threshold // MIB)
         started = time.time()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xenlab-drill") as pool:
+            stamps: list = []
             moving = pool.submit(source.migrate, name, dest_address, timeout,
-                                 tuple(range(256)))
+                                 tuple(range(256)), stamps)
             cut = _cut_when_streamed(source, threshold, moving.done, timeout, started)
             result = moving.result()
         ended = time.time()
@@ -82,15 +88,15 @@ def cut_part_way(source: Toolstack, destination: Toolstack, name: str, dest_addr
     progress.info("%s: failure drill: %s; %s exited %s", name, cut or "not cut",
                   source.command, result.rc)
     runs_on = _settled(source, destination, name)
-    after = None
-    if source.host.name in runs_on:
-        with guest_console(source, name, console_timeout) as console:
-            after = read_facts(console)
+    after, pause = (watched.guest_facts(source, name, console_timeout)
+                    if source.host.name in runs_on else (None, None))
+    log = timed_log(stamps, started)
     return DrillRecord(
         guest=name, source=source.host.name, destination=destination.host.name,
         started=started, ended=ended, cut=cut, rc=result.rc,
         toolstack_output=result.stdout + result.stderr, runs_on=runs_on,
-        downtime=downtime, before=watched.before, after=after)
+        downtime=downtime, before=watched.before, after=after, toolstack_log=log,
+        phases=phases_of(log), guest_pause=pause)
 
 
 def _cut_when_streamed(source: Toolstack, threshold: int, finished, timeout: float,

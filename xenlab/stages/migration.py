@@ -21,12 +21,15 @@ from typing import Callable
 
 from xenlab.adapters.toolstack import Toolstack
 from xenlab.checks import CheckFailure, LabCheckFailed, expect, fail
-from xenlab.live.guest import (CONSOLE_TIMEOUT_S, GUEST_IFACE, GuestFacts, announce,
-                               guest_console, read_facts, set_token)
+from xenlab.errors import ParseError
+from xenlab.live.guest import (CONSOLE_TIMEOUT_S, GUEST_IFACE, GuestFacts, GuestPause, announce,
+                               guest_console, read_facts, read_heartbeat, set_token,
+                               start_heartbeat)
 from xenlab.live.probe import (ANSWER_WAIT_S, PROBE_INTERVAL_S, BackgroundPing, Downtime,
                                analyse_probe, clock_offset, replies_after)
-from xenlab.parsers import Domain, XenInfo
+from xenlab.parsers import Domain, MigrationPhases, XenInfo, parse_migration_log
 from xenlab.remote import Host
+from xenlab.remote.transport import timed_lines
 from xenlab.stages import bridge, on_each, storage, xen
 from xenlab.stages.leaks import MOVING_SUFFIXES
 from xenlab.wait import WaitTimeout, progress, wait_for
@@ -170,6 +173,11 @@ class MigrationRecord:
     before: GuestFacts
     after: GuestFacts
     leaked: tuple[CheckFailure, ...] = ()  # xenlab.stages.leaks: what the move left behind
+    # Where the downtime went: the toolstack's lines as they arrived ("SECONDS TEXT", since
+    # started), the moments they mark, and the guest's own longest gap between heartbeats.
+    toolstack_log: str = ""
+    phases: MigrationPhases | None = None
+    guest_pause: GuestPause | None = None
 
     @property
     def landed(self) -> str:
@@ -190,6 +198,7 @@ class Watched:
             set_token(console, secrets.token_hex(8))
             announce(console, prober.spec.lab_ip, timeout + ANSWER_WAIT_S)
             self.before = read_facts(console)
+            self.heartbeat = start_heartbeat(console, timeout + ANSWER_WAIT_S)
         self.prober, self.guest_ip, self.interval_s = prober, guest_ip, probe_interval_s
         self._offset_before = clock_offset(prober)
         self._probe = BackgroundPing(prober, guest_ip, max_s=timeout + ANSWER_WAIT_S + 30,
@@ -204,6 +213,12 @@ class Watched:
         if kind is not None and not self._stopped:
             with contextlib.suppress(Exception):
                 self._probe.stop()
+
+    def guest_facts(self, toolstack: Toolstack, name: str, console_timeout: float
+                    ) -> tuple[GuestFacts, GuestPause | None]:
+        """The guest's facts after the move, where it runs now, and its heartbeat's gap."""
+        with guest_console(toolstack, name, console_timeout) as console:
+            return read_facts(console), read_heartbeat(console) if self.heartbeat else None
 
     def network_gap(self, started: float, ended: float) -> Downtime:
         """The probe's gap around [started, ended] (this machine's clock)."""
@@ -236,21 +251,36 @@ def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: 
     with watched:
         progress.info("%s: live migration %s -> %s started (probe from %s every %g s)", name,
                       source.host.name, destination.host.name, prober.name, probe_interval_s)
-        started = time.time()
-        result = source.migrate(name, dest_address, timeout)
+        started, stamps = time.time(), []
+        result = source.migrate(name, dest_address, timeout, stamps=stamps)
         ended = time.time()
         progress.info("%s: live migration %s -> %s done in %.1f s", name, source.host.name,
                       destination.host.name, ended - started)
         downtime = watched.network_gap(started, ended)
     check_runs_on(destination, name)
     check_absent(source, name)
-    with guest_console(destination, name, console_timeout) as console:
-        after = read_facts(console)
+    after, pause = watched.guest_facts(destination, name, console_timeout)
+    log = timed_log(stamps, started)
     return MigrationRecord(
         guest=name, source=source.host.name, destination=destination.host.name,
         started=started, ended=ended, wall_s=round(ended - started, 3),
         toolstack_output=result.stdout + result.stderr, downtime=downtime,
-        before=watched.before, after=after)
+        before=watched.before, after=after, toolstack_log=log, phases=phases_of(log),
+        guest_pause=pause)
+
+
+def timed_log(stamps: list, started: float) -> str:
+    """The toolstack's lines as they arrived: `SECONDS TEXT`, seconds since `started`."""
+    return "".join(f"{t - started:.3f} {line}\n" for t, line in timed_lines(stamps))
+
+
+def phases_of(log: str) -> MigrationPhases | None:
+    """The moments of the move in the toolstack's timed log; None when it names none (xm
+    prints nothing)."""
+    try:
+        return parse_migration_log(log)
+    except ParseError:
+        return None
 
 
 # --- the proofs (pure) ------------------------------------------------------------------

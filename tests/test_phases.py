@@ -1,0 +1,84 @@
+"""Where a migration's downtime goes: xl's lines timed as they arrive, the moments they mark
+(tests/data/xl-migrate-log: the box's `xl -vvv migrate`), the guest's own heartbeat, and
+the terminal's account of the three."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from xenlab.live.console import ConsoleError
+from xenlab.live.guest import GuestPause, parse_heartbeat
+from xenlab.parsers import parse_migration_log
+from xenlab.plugin.outputs import downtime_explained, migration_line
+from xenlab.remote.transport import timed_lines
+from xenlab.results import downtime_parts, migration_record
+
+from .test_migration import LIVE
+
+LOG = Path(__file__).parent / "data" / "xl-migrate-log"
+VVV = (LOG / "box-vvv-test2-to-test1.txt").read_text()
+
+
+def test_lines_get_the_time_their_last_byte_arrived_in_order_of_arrival():
+    stamps = [(10.0, "err", b"migration target: Ready"), (10.5, "err", b" to receive.\nxc: "),
+              (11.0, "out", b"Saving\n"), (12.0, "err", b"info: Restore successful\r\n"),
+              (13.0, "err", b"no newline at the end")]
+    assert timed_lines(stamps) == [(10.5, "migration target: Ready to receive."),
+                                   (11.0, "Saving"), (12.0, "xc: info: Restore successful"),
+                                   (13.0, "no newline at the end")]
+    assert timed_lines([]) == []
+
+
+def test_the_box_log_splits_the_move_into_its_phases():
+    phases = parse_migration_log(VVV)
+    assert phases.paused_s == 15.407  # suspended until running on test1
+    assert [name for name, *_ in phases.spans()] == [
+        "set-up", "live copy", "final copy", "devices on the destination", "handover",
+        "source clean-up"]
+    # under TCG most of the pause is the destination's vif/vbd hotplug scripts (BOX-NOTES)
+    devices = next(b - a for name, a, b in phases.spans() if name == "devices on the destination")
+    assert devices > 0.9 * 14.3
+
+
+def test_a_log_without_libxls_debug_lines_has_no_suspend_moment():
+    phases = parse_migration_log((LOG / "box-vv-no-suspend-line-test1-to-test2.txt").read_text())
+    assert phases.suspended is None and phases.paused_s is None and phases.resumed is not None
+
+
+@pytest.mark.parametrize("said, pause", [
+    ("10.12 214 805.08 830.5\n", GuestPause(10.12, 214, 0.0722)),
+    ("0.05 3 1.0 1.1", GuestPause(0.05, 3, 0.05)),
+])
+def test_the_heartbeat_summary_gives_the_longest_gap_and_the_usual_spacing(said, pause):
+    assert parse_heartbeat(said) == pause
+
+
+@pytest.mark.parametrize("said", ["", " 0  ", "sh: awk: not found"])
+def test_a_heartbeat_that_never_beat_is_one_line(said):
+    with pytest.raises(ConsoleError, match="^test2: xl console busybox: no heartbeat summary"):
+        parse_heartbeat(said, "test2: xl console busybox")
+
+
+MOVED = replace(LIVE, phases=parse_migration_log(VVV), guest_pause=GuestPause(14.85, 1400, 0.051))
+
+
+def test_the_terminal_says_where_the_downtime_went():
+    line = migration_line(MOVED)
+    assert line.startswith("busybox test2 -> test1: migration 42.3 s, downtime 7.98 s")
+    assert downtime_explained(MOVED) == (
+        "; paused 14.85 s by its own heartbeat (every ~0.05 s); suspended 15.41 s by xl's log "
+        "(final copy 0.53 s, devices on the destination 14.31 s, handover 0.56 s); "
+        "unreachable -6.87 s beyond the pause")
+    assert downtime_explained(LIVE) == ""  # a record from before, or xm: nothing to explain
+
+
+def test_the_results_keep_the_parts_and_a_record_without_them_reads_none():
+    parts = migration_record(MOVED)
+    assert (parts["paused_s"], parts["guest_paused_s"], parts["unreachable_beyond_pause_s"]) == (
+        15.407, 14.85, -6.873)
+    assert parts["phases"]["resumed"] == 73.437
+    assert downtime_parts(LIVE) == {"phases": None, "paused_s": None, "guest_paused_s": None,
+                                    "heartbeat_resolution_s": None,
+                                    "unreachable_beyond_pause_s": None}

@@ -1,7 +1,6 @@
 """Stage 9 steps: the live migration (features/09-migration.feature)."""
 from __future__ import annotations
 
-import dataclasses
 import warnings
 
 import pytest
@@ -132,11 +131,10 @@ def migrate(lab: Lab, by_role: dict[str, Toolstack], target_host: Host, origin: 
                                 f"stays on {source.host.name} (--migration-one-way)"))
         return None
     v = lab.values
-    before = leaks.read_both((source, destination), v.bridge, v.shared_mount)
-    record = migration.migrate(source, destination, v.guest_name,
-                               destination.host.spec.lab_ip, v.guest_ip, probe_host=target_host)
-    after = leaks.read_both((source, destination), v.bridge, v.shared_mount)
-    record = dataclasses.replace(record, leaked=tuple(leaks.leaks(v.guest_name, before, after)))
+    record = leaks.audited((source, destination), v.guest_name, v.bridge, v.shared_mount,
+                           lambda: migration.migrate(source, destination, v.guest_name,
+                                                     destination.host.spec.lab_ip, v.guest_ip,
+                                                     probe_host=target_host))
     migration_log(record)
     return record
 
@@ -146,11 +144,10 @@ def migrate(lab: Lab, by_role: dict[str, Toolstack], target_host: Host, origin: 
 def cut_part_way(lab: Lab, by_role: dict[str, Toolstack], target_host: Host) -> DrillRecord:
     source, destination = by_role["the migration source"], by_role["the migration destination"]
     v = lab.values
-    before = leaks.read_both((source, destination), v.bridge, v.shared_mount)
-    record = drill.cut_part_way(source, destination, v.guest_name, destination.host.spec.lab_ip,
-                                v.guest_ip, probe_host=target_host)
-    after = leaks.read_both((source, destination), v.bridge, v.shared_mount)
-    return dataclasses.replace(record, leaked=tuple(leaks.leaks(v.guest_name, before, after)))
+    return leaks.audited((source, destination), v.guest_name, v.bridge, v.shared_mount,
+                         lambda: drill.cut_part_way(source, destination, v.guest_name,
+                                                    destination.host.spec.lab_ip, v.guest_ip,
+                                                    probe_host=target_host))
 
 
 @then("the migration failed and the guest runs on the migration source only")

@@ -43,6 +43,9 @@ def test_a_plan_still_refuses_a_write_outside_change_and_moves_nothing():
         h.run("mkfs -t ext4 /dev/sdb1")
     with pytest.raises(ReadOnlyViolation, match="moves the guest; refused in plan mode"):
         h.migrate("xl migrate %s %s", "busybox", "198.51.100.3")
+    with pytest.raises(ReadOnlyViolation, match="test1: `kill -TERM 4242` is a drill's fault; "
+                                                "refused in plan mode"):
+        h.drill("kill -TERM %s", 4242)
     assert replay.sent == [] and h.planned == []
 
 

@@ -295,18 +295,18 @@ class Host:
         """check() for the lab's live migration: the one write allowed in verify mode
         (`xl migrate`, and the probe around it); it bypasses the read-only guard. Never in
         plan mode: a plan moves nothing."""
-        if self.mode == "plan":
-            raise ReadOnlyViolation(f"{self.name}: `{_shown(self._redact(_render(command, args)))}`"
-                                    " moves the guest; refused in plan mode", self.name)
-        return self._unguarded(command, args, **kwargs)
+        return self._moving("moves the guest", command, args, kwargs)
 
     def drill(self, command: str, *args: object, **kwargs) -> Result:
         """check() for a failure drill's fault (-m drill): it ends a process of the
         migration this run started (its transport), and bypasses the read-only guard as
         migrate() does. Never in plan mode."""
+        return self._moving("is a drill's fault", command, args, kwargs)
+
+    def _moving(self, what: str, command: str, args: tuple[object, ...], kwargs) -> Result:
         if self.mode == "plan":
             raise ReadOnlyViolation(f"{self.name}: `{_shown(self._redact(_render(command, args)))}`"
-                                    " is a drill's fault; refused in plan mode", self.name)
+                                    f" {what}; refused in plan mode", self.name)
         return self._unguarded(command, args, **kwargs)
 
     def _unguarded(self, command: str, args: tuple[object, ...], timeout: float = 30.0,

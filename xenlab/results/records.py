@@ -42,7 +42,7 @@ def downtime_parts(m) -> dict[str, Any]:
     """Where the downtime went: the toolstack's moments (seconds since the start), its
     pause (suspended until running again), the guest's own longest gap between heartbeats,
     and how much longer the network gap was than the guest's pause."""
-    phases, pause = getattr(m, "phases", None), getattr(m, "guest_pause", None)
+    phases, pause = m.phases, m.guest_pause
     gap = m.downtime.longest_gap_s
     return {"phases": None if phases is None else dataclasses.asdict(phases),
             "paused_s": None if phases is None else phases.paused_s,

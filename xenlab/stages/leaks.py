@@ -17,7 +17,9 @@ sessions and the mount are those of before. A leak fails with what leaked, where
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 from xenlab.adapters.toolstack import Toolstack
 from xenlab.checks import CheckFailure
@@ -29,6 +31,7 @@ from xenlab.stages.initiators import NO_SESSIONS
 # xl's names of a domain in the middle of a move (libxl: the receiving side is created as
 # NAME--incoming, the sending side renamed NAME--migratedaway until it is destroyed)
 MOVING_SUFFIXES = ("--incoming", "--migratedaway")
+R = TypeVar("R")  # a move's record (MigrationRecord, DrillRecord): it has `leaked`
 BACKEND_INVENTORY = ("echo @@ports; ls -1 /sys/class/net/%s/brif 2>/dev/null; "
                      + "".join(f"echo @@{k}; xenstore-list /local/domain/0/backend/{k} "
                                "2>/dev/null; " for k in BACKEND_KINDS) + "true")
@@ -60,6 +63,16 @@ def read_both(toolstacks: tuple[Toolstack, Toolstack], bridge: str, mountpoint: 
               ) -> dict[str, HostState]:
     found = on_each(toolstacks, lambda t: read_state(t, bridge, mountpoint))
     return {s.host: s for s in found}
+
+
+def audited(toolstacks: tuple[Toolstack, Toolstack], guest: str, bridge: str,
+            mountpoint: str, move: Callable[[], R]) -> R:
+    """move() (a migration, a drill) with both hosts read before and after it: its record
+    with `leaked` set to what it left behind."""
+    before = read_both(toolstacks, bridge, mountpoint)
+    record = move()
+    after = read_both(toolstacks, bridge, mountpoint)
+    return dataclasses.replace(record, leaked=tuple(leaks(guest, before, after)))
 
 
 def leaks(guest: str, before: dict[str, HostState], after: dict[str, HostState]

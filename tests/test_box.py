@@ -88,6 +88,10 @@ def test_box_up_gives_the_articles_starting_state_and_down_leaves_nothing():
     assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == inventory
 
     _check_starting_state()
+    # `box ssh` shares one connection per host: its masters are the box's processes.
+    masters = [pid for pid in lifecycle.box_processes()
+               if b"[mux]" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(masters) == 3, masters
     # Something of the lab on a host: the next hosts must not have it.
     assert box_ssh("test1", "mkdir /scsistore").returncode == 0
 

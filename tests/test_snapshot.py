@@ -58,3 +58,18 @@ def test_a_fresh_state_folder_gets_the_controller_key(tmp_path):
     line = ensure_keypair(key, "xenlab-controller")
     assert line.startswith("ssh-ed25519 ") and key.exists()
     assert ensure_keypair(key, "xenlab-controller") == line  # made once
+
+
+def test_box_ssh_shares_one_connection_per_host_and_down_finds_its_master(monkeypatch, tmp_path):
+    monkeypatch.setenv("XENLAB_STATE", str(tmp_path))
+    from xenlab.box import lifecycle
+    from xenlab.box.seed import identity
+    shared = lifecycle.ssh_command(identity("test1"), "true", shared=True)
+    assert f"ControlPath={tmp_path}/box/test1.mux" in shared and "ControlMaster=auto" in shared
+    assert not [a for a in lifecycle.ssh_command(identity("test1"), "true") if "Control" in a]
+    # the titles OpenSSH gives a master: this box's, another box's, a plain client
+    assert lifecycle._is_mux_master(f"ssh: {tmp_path}/box/test1.mux [mux]".encode())
+    assert lifecycle._is_mux_master(f"ssh: {tmp_path}/box/test1.mux [mux]".encode(), "test1")
+    assert not lifecycle._is_mux_master(f"ssh: {tmp_path}/box/test1.mux [mux]".encode(), "test2")
+    assert not lifecycle._is_mux_master(b"ssh: /var/lib/other/box/test1.mux [mux]")
+    assert not lifecycle._is_mux_master(b"ssh")

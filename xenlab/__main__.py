@@ -93,7 +93,7 @@ def run_box(args: argparse.Namespace) -> int:
             print(write_class_inventory(args.labs))
         elif args.verb == "ssh":
             vm = identity(args.name)
-            cmd = lifecycle.ssh_command(vm, *args.remote)
+            cmd = lifecycle.ssh_command(vm, *args.remote, shared=True)
             if not args.remote:
                 cmd.insert(1, "-t")
             os.execvp(cmd[0], cmd)

@@ -156,8 +156,9 @@ def upgrade(progress: Progress, name: str, release: str) -> dict[str, float]:
 def boot_from_disk(progress: Progress, vm: VmIdentity, disk: Path) -> None:
     """Power the host off and have the supervisor start it again, booting from disk; return
     when it answers ready."""
-    from .lifecycle import READY_PROBE_S, read_status, ssh_command, wait_ready, _tail
+    from .lifecycle import READY_PROBE_S, end_shared, read_status, ssh_command, wait_ready, _tail
     run = run_dir()
+    end_shared(vm.name)
     old = read_status().vms.get(vm.name)
     (run / f"{vm.name}.bootdisk").write_text(f"{disk}\n")
     (run / f"{vm.name}.restart").touch()

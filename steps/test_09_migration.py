@@ -135,8 +135,7 @@ def migrate(lab: Lab, by_role: dict[str, Toolstack], target_host: Host, origin: 
                            lambda: migration.migrate(source, destination, v.guest_name,
                                                      destination.host.spec.lab_ip, v.guest_ip,
                                                      probe_host=target_host))
-    migration_log(record)
-    return record
+    return migration_log(record)  # the record as kept: with its round
 
 
 @when("the guest's live migration to the migration destination is cut part-way",

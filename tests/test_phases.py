@@ -11,7 +11,7 @@ import pytest
 from xenlab.live.console import ConsoleError
 from xenlab.live.guest import GuestPause, parse_heartbeat
 from xenlab.parsers import parse_migration_log
-from xenlab.plugin.outputs import downtime_explained, migration_line
+from xenlab.plugin.outputs import downtime_explained, migration_line, rounds_lines
 from xenlab.remote.transport import timed_lines
 from xenlab.results import downtime_parts, migration_record
 
@@ -82,3 +82,18 @@ def test_the_results_keep_the_parts_and_a_record_without_them_reads_none():
     assert downtime_parts(LIVE) == {"phases": None, "paused_s": None, "guest_paused_s": None,
                                     "heartbeat_resolution_s": None,
                                     "unreachable_beyond_pause_s": None}
+
+
+def test_several_rounds_give_each_figure_its_median_and_max_and_one_round_nothing():
+    rounds = [replace(MOVED, round=n, wall_s=w) for n, w in ((1, 40.0), (1, 50.0), (2, 44.0),
+                                                                (2, 60.0))]
+    lines = rounds_lines(rounds)
+    assert lines[0].startswith("2 rounds, 4 moves (rounds 1-2;")
+    assert "  migration: median 47.00 s, max 60.00 s over 4 moves" in lines
+    assert "  paused (heartbeat): median 14.85 s, max 14.85 s over 4 moves" in lines
+    assert "  suspended (xl's log): median 15.41 s, max 15.41 s over 4 moves" in lines
+    assert rounds_lines(rounds[:2]) == [] and rounds_lines([LIVE, LIVE]) == []
+    # a figure no move has (xm: no heartbeat, no xl log) is left out, not shown as zero
+    assert not [line for line in rounds_lines([replace(LIVE, round=n) for n in (1, 2)])
+                if "paused" in line or "suspended" in line]
+    assert migration_record(rounds[2])["round"] == 2

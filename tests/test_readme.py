@@ -35,7 +35,7 @@ def readme_runs() -> list[str]:
 
 # What each example selects (of the suite's 9 scenarios); a class of 4 labs has 4 times
 # the stages that do not migrate.
-SELECTED = {"stage5_bridge": 1, "not migration": 8, "drill": 1}
+SELECTED = {"stage5_bridge": 1, "stage9_migration": 1, "not migration": 8, "drill": 1}
 
 
 def test_the_readme_has_the_examples_this_test_runs():
@@ -85,6 +85,8 @@ def test_a_readme_example_runs_as_written(line, places, tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     marker = next((m for m in SELECTED if f'-m "{m}"' in line or f"-m {m}" in line), None)
     expected = SELECTED[marker] if marker else 9
+    if rounds := re.search(r"--migration-rounds=(\d+)", line):  # stage 9's outline N times
+        expected += int(rounds[1]) - 1
     if "class-4" in line:
         expected *= 4
     if "examples/class" in line:  # students 31 to 40

@@ -6,6 +6,7 @@ for the results, once, with a short deadline.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterator
 
 import pytest
@@ -15,6 +16,7 @@ from xenlab.errors import XenlabError
 from xenlab.inventory import Lab
 from xenlab.parsers.fingerprint import FINGERPRINT_COMMAND, parse_fingerprint
 from xenlab.plugin.labs import lab_named, resolve_labs
+from xenlab.plugin.order import round_of
 from xenlab.plugin.outputs import migration_line
 from xenlab.plugin.state import MIGRATIONS, STATE, Evidence
 from xenlab.remote import Host
@@ -141,9 +143,12 @@ def build_log(pytestconfig: pytest.Config, request: pytest.FixtureRequest):
 @pytest.fixture
 def migration_log(pytestconfig: pytest.Config, request: pytest.FixtureRequest):
     """Keep a migration's figures for the run's summary and the test's report."""
-    def record(migration) -> None:
+    def record(migration):
+        """Keep it, with the round it ran in; returns what was kept."""
+        migration = dataclasses.replace(migration, round=round_of(request.node))
         pytestconfig.stash[STATE].migrations.append(migration)
         request.node.stash.setdefault(MIGRATIONS, []).append(migration)
         request.node.add_report_section("call", "xenlab migration", migration_line(migration)
                                         + "\n" + migration.toolstack_output)
+        return migration
     return record

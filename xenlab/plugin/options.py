@@ -28,6 +28,13 @@ def _merge_inventory_options(container, action, conflicting) -> None:
     return container._handle_conflict_error(action, conflicting)
 
 
+def _rounds(text: str) -> int:
+    """--migration-rounds: a whole number, at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of rounds >= 1, got {text!r}")
+    return int(text)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     # Groups made from now on (testinfra's, pytest-ansible's, ours) merge the inventory
     # options; the checkout's pytest.ini and `xenlab run` load xenlab first (-p).
@@ -47,6 +54,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--migration-data", metavar="PATH",
                     help="where the migrations' figures and probe timelines go, as JSON "
                          "(default: reports/<run>/xenlab-migrations.json)")
+    group.addoption("--migration-rounds", type=_rounds, metavar="N",
+                    help="run stage 9's scenario outline N times (round 1..N: N ping-pongs, "
+                         "the guest there and back each round); the terminal adds each "
+                         "figure's median and max over the moves")
     group.addoption("--migration-one-way", action="store_true",
                     help="where Xen cannot migrate the guest back (the destination runs a newer "
                          "release, as halfway through a rolling upgrade), move it to the "

@@ -13,6 +13,33 @@ def stage_of(item: pytest.Item) -> Stage | None:
     return next((BY_MARKER[m.name] for m in item.iter_markers() if m.name in BY_MARKER), None)
 
 
+EXAMPLE = "_pytest_bdd_example"  # the argument pytest-bdd parametrizes an outline with
+ROUND = "round"  # the Examples column of stage 9's outline (features/09-migration.feature)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """--migration-rounds=N: stage 9's outline runs rounds 1..N instead of its Examples table.
+    pytest-bdd marks an outline's function with its examples; the mark is replaced here,
+    before pytest reads it (tryfirst)."""
+    rounds = metafunc.config.getoption("migration_rounds", None)
+    if not rounds:
+        return
+    marks = metafunc.definition.own_markers
+    for i, mark in enumerate(marks):
+        if (mark.name == "parametrize" and mark.args and mark.args[0] == EXAMPLE
+                and all(ROUND in p.values[0] for p in mark.args[1])):
+            marks[i] = pytest.mark.parametrize(EXAMPLE, [
+                pytest.param({ROUND: str(n)}, id=str(n)) for n in range(1, rounds + 1)]).mark
+
+
+def round_of(item: pytest.Item) -> int | None:
+    """The round of stage 9's outline an item runs; None for any other test."""
+    callspec = getattr(item, "callspec", None)
+    found = callspec.params.get(EXAMPLE, {}).get(ROUND) if callspec else None
+    return int(found) if found and found.isdigit() else None
+
+
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by parametrized fixtures
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Lab by lab (class mode), stages in article order; other orders are kept. The

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,27 @@ def migration_line(m) -> str:
             + downtime_explained(m))
 
 
+def rounds_lines(migrations) -> list[str]:
+    """Over several rounds (--migration-rounds): each figure's median and max over the moves,
+    one line per figure; nothing for a single round."""
+    rounds = sorted({m.round for m in migrations if m.round is not None})
+    if len(rounds) < 2:
+        return []
+    moves = [m for m in migrations if m.round is not None]
+    figures = {"migration": [m.wall_s for m in moves],
+               "downtime (probe)": [m.downtime.longest_gap_s for m in moves],
+               "paused (heartbeat)": [res.downtime_parts(m)["guest_paused_s"] for m in moves],
+               "suspended (xl's log)": [res.downtime_parts(m)["paused_s"] for m in moves]}
+    lines = [f"{len(rounds)} rounds, {len(moves)} moves (rounds {rounds[0]}-{rounds[-1]}; "
+             "a failed round records none after its failure)"]
+    for name, seen in figures.items():
+        known = sorted(v for v in seen if v is not None)
+        if known:
+            lines.append(f"  {name}: median {statistics.median(known):.2f} s, max {known[-1]:.2f} s"
+                         f" over {len(known)} moves")
+    return lines
+
+
 def downtime_explained(m) -> str:
     """`; paused ... (...), unreachable ... longer`: where the downtime went, as far as the
     toolstack's log and the guest's heartbeat say."""
@@ -58,8 +80,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.line(line)
     if migrations := config.stash[STATE].migrations:
         terminalreporter.section("xenlab migration")
+        several = len(rounds_lines(migrations)) > 0
         for m in migrations:
-            terminalreporter.line(migration_line(m))
+            terminalreporter.line((f"round {m.round}: " if several else "") + migration_line(m))
+        for line in rounds_lines(migrations):
+            terminalreporter.line(line)
     if (written := config.stash[STATE].class_report) is not None:
         terminalreporter.section("xenlab class")
         terminalreporter.line(f"class report: {written}")

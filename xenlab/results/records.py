@@ -29,6 +29,7 @@ def migration_record(m) -> dict[str, Any]:
     """A xenlab.migration.MigrationRecord's figures and probe timeline."""
     d = m.downtime
     return {"guest": m.guest, "source": m.source, "destination": m.destination,
+            "round": getattr(m, "round", None),
             "started": m.started, "ended": m.ended, "wall_s": round(m.wall_s, 3),
             "downtime_s": None if d.longest_gap_s == float("inf") else round(d.longest_gap_s, 3),
             "gap_start": None if d.gap_start is None else round(d.gap_start - m.started, 3),

@@ -178,6 +178,7 @@ class MigrationRecord:
     toolstack_log: str = ""
     phases: MigrationPhases | None = None
     guest_pause: GuestPause | None = None
+    round: int | None = None  # of stage 9's outline (--migration-rounds), when it ran in one
 
     @property
     def landed(self) -> str:

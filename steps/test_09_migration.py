@@ -123,7 +123,8 @@ def absent_on_destination(lab: Lab, by_role: dict[str, Toolstack]) -> None:
 @when(parsers.parse("the guest is migrated live from {origin} to {to}"),
       target_fixture="record")
 def migrate(lab: Lab, by_role: dict[str, Toolstack], target_host: Host, origin: str, to: str,
-            migration_log, one_way: dict[str, str]) -> MigrationRecord | None:
+            migration_log, one_way: dict[str, str], request: pytest.FixtureRequest
+            ) -> MigrationRecord | None:
     source, destination = by_role[origin], by_role[to]
     if one_way.get("why") and origin == "the migration destination":
         one_way["moved"] = "yes"  # the steps of the way back have nothing to check
@@ -131,10 +132,12 @@ def migrate(lab: Lab, by_role: dict[str, Toolstack], target_host: Host, origin: 
                                 f"stays on {source.host.name} (--migration-one-way)"))
         return None
     v = lab.values
+    mib_s = request.config.getoption("migration_load")
+    load = migration.Load(mib_s, v.guest_memory_mib) if mib_s else None
     record = leaks.audited((source, destination), v.guest_name, v.bridge, v.shared_mount,
                            lambda: migration.migrate(source, destination, v.guest_name,
                                                      destination.host.spec.lab_ip, v.guest_ip,
-                                                     probe_host=target_host))
+                                                     probe_host=target_host, load=load))
     return migration_log(record)  # the record as kept: with its round
 
 

@@ -413,3 +413,15 @@ def test_assert_live_names_every_failed_proof_on_one_line():
         m.assert_live(reboot, downtime_max_s=5)
     message = str(failed.value)
     assert "\n" not in message and message.count(" | ") == 2  # uptime, token, downtime
+
+
+def test_a_load_over_a_quarter_of_the_guests_memory_a_second_is_refused_before_typing():
+    guest = ScriptedGuest({})
+    console = GuestConsole(guest, "test1: xl console busybox", poll_s=0)
+    with pytest.raises(ConsoleError, match=r"^test1: xl console busybox: a load of 64 MiB/s "
+                                           r"rewrites more than a quarter of the guest's 192 "
+                                           r"MiB each second; at most 48 MiB/s$"):
+        live_guest.start_load(console, 64, 192, 120)
+    assert guest.sent == []
+    # every line typed fits the console's 80 columns with the prompt and the framing
+    assert max(len(line) for line in live_guest.LOAD_LINES) <= 58

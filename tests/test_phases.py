@@ -97,3 +97,21 @@ def test_several_rounds_give_each_figure_its_median_and_max_and_one_round_nothin
     assert not [line for line in rounds_lines([replace(LIVE, round=n) for n in (1, 2)])
                 if "paused" in line or "suspended" in line]
     assert migration_record(rounds[2])["round"] == 2
+
+
+def test_a_move_under_load_says_the_rate_the_guest_reached():
+    from xenlab.live.guest import GuestLoad, parse_load
+    load = parse_load("512.25 1010.5\n37\n", 16, 470.0, "test2: xl console busybox")
+    assert load == GuestLoad(16, 37, 42.25) and load.reached_mib_s == 14.0
+    line = migration_line(replace(MOVED, load=load))
+    assert line.endswith("; under load: 14 MiB/s of the guest's memory rewritten (asked 16; "
+                         "37 passes in 42.25 s)")
+    assert migration_record(replace(MOVED, load=load))["load"]["reached_mib_s"] == 14.0
+    assert migration_record(MOVED)["load"] is None and "under load" not in migration_line(MOVED)
+
+
+@pytest.mark.parametrize("said", ["", "512.25 1010.5", "sh: wc: not found"])
+def test_a_load_without_its_count_is_one_line(said):
+    from xenlab.live.guest import parse_load
+    with pytest.raises(ConsoleError, match="^test2: xl console busybox: no load summary"):
+        parse_load(said, 16, 470.0, "test2: xl console busybox")

@@ -211,3 +211,64 @@ def parse_heartbeat(said: str, where: str = "guest") -> GuestPause:
                            f"in {said.strip()[:80]!r}") from None
     return GuestPause(round(gap, 3), beats,
                       round((last - first - gap) / (beats - 2), 4) if beats > 2 else None)
+
+
+# --- a memory-dirtying load: the move under write pressure (--migration-load) -----------
+
+# A loop that rewrites a file of N MiB in /dev (devtmpfs: the guest's memory) once a
+# second: N MiB of its memory dirtied every second, which the live copy must send again.
+# One dd a second (a fork a second, not a fork a beat); each pass leaves a line in /dev/xlc,
+# so the rate reached is counted, not assumed. Typed a short line at a time, as above.
+LOAD_LINES = (
+    "mkfifo /dev/xhf 2>/dev/null; exec 3<>/dev/xhf",
+    "echo 'while dd if=/dev/zero of=/dev/xld bs=1M \\' >/dev/xlb",
+    "echo ' count=$1 2>/dev/null' >>/dev/xlb",
+    "echo 'do echo >>/dev/xlc;read -t 1 x <&3;done' >>/dev/xlb",
+)
+LOAD_MAX_SHARE = 4  # at most a quarter of the guest's memory rewritten each second
+
+
+@dataclass(frozen=True)
+class GuestLoad:
+    """The load during a move: what was asked and what the guest reached."""
+
+    asked_mib_s: int
+    passes: int  # times the guest rewrote its N MiB
+    seconds: float  # from the load's start to its stop, the guest's clock (pause included)
+
+    @property
+    def reached_mib_s(self) -> float:
+        return round(self.asked_mib_s * self.passes / self.seconds, 1) if self.seconds else 0.0
+
+
+def start_load(console: GuestConsole, mib_s: int, memory_mib: int, seconds: float) -> float:
+    """The load started in the guest's background, for at most `seconds`; the guest's uptime
+    when it started."""
+    if mib_s * LOAD_MAX_SHARE > memory_mib:
+        raise ConsoleError(f"{console.where}: a load of {mib_s} MiB/s rewrites more than a "
+                           f"quarter of the guest's {memory_mib} MiB each second; at most "
+                           f"{memory_mib // LOAD_MAX_SHARE} MiB/s")
+    typed(console, LOAD_LINES[0])
+    for line in LOAD_LINES[1:]:
+        guest_run(console, line)
+    started = _UPTIME.search(guest_run(console, "rm -f /dev/xlc; cat /proc/uptime"))
+    guest_run(console, f"timeout {int(seconds)} sh /dev/xlb {int(mib_s)} & XL=$!")
+    return float(started[1]) if started else 0.0
+
+
+def stop_load(console: GuestConsole, mib_s: int, started: float) -> GuestLoad:
+    """The load stopped, its file gone (the memory freed), and what it reached."""
+    return parse_load(guest_run(console, "kill $XL 2>/dev/null; rm -f /dev/xld; "
+                                         "cat /proc/uptime; wc -l </dev/xlc"),
+                      mib_s, started, console.where)
+
+
+def parse_load(said: str, mib_s: int, started: float, where: str = "guest") -> GuestLoad:
+    """`UPTIME IDLE` then the count of passes, as stop_load reads them."""
+    words = said.split()
+    try:
+        now, passes = float(words[0]), int(words[2])
+    except (IndexError, ValueError):
+        raise ConsoleError(f"{where}: no load summary (uptime, passes) in "
+                           f"{said.strip()[:80]!r}") from None
+    return GuestLoad(mib_s, passes, round(now - started, 2))

@@ -35,6 +35,13 @@ def _rounds(text: str) -> int:
     return int(text)
 
 
+def _load(text: str) -> int:
+    """--migration-load: whole MiB per second, at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected whole MiB per second >= 1, got {text!r}")
+    return int(text)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     # Groups made from now on (testinfra's, pytest-ansible's, ours) merge the inventory
     # options; the checkout's pytest.ini and `xenlab run` load xenlab first (-p).
@@ -58,6 +65,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run stage 9's scenario outline N times (round 1..N: N ping-pongs, "
                          "the guest there and back each round); the terminal adds each "
                          "figure's median and max over the moves")
+    group.addoption("--migration-load", type=_load, metavar="MIB_S",
+                    help="during each migration the guest rewrites MIB_S MiB of its memory "
+                         "every second (a memory-dirtying load, at most a quarter of its "
+                         "memory); the figures say the rate it reached, to set beside an idle "
+                         "run's")
     group.addoption("--migration-one-way", action="store_true",
                     help="where Xen cannot migrate the guest back (the destination runs a newer "
                          "release, as halfway through a rolling upgrade), move it to the "

@@ -31,7 +31,16 @@ def migration_line(m) -> str:
     return (f"{m.guest} {m.source} -> {m.destination}: migration {m.wall_s:.1f} s, "
             f"downtime {d.longest_gap_s:.2f} s, {d.lost} probes lost of {d.replies + d.lost}, "
             f"probe interval {d.interval_s:g} s (resolution {d.resolution_s} s)"
-            + downtime_explained(m))
+            + downtime_explained(m) + load_said(m))
+
+
+def load_said(m) -> str:
+    """`; under load ...`: the memory-dirtying load the move ran under (--migration-load)."""
+    load = getattr(m, "load", None)
+    if load is None:
+        return ""
+    return (f"; under load: {load.reached_mib_s:g} MiB/s of the guest's memory rewritten "
+            f"(asked {load.asked_mib_s}; {load.passes} passes in {load.seconds:g} s)")
 
 
 def rounds_lines(migrations) -> list[str]:

@@ -22,9 +22,9 @@ from typing import Callable
 from xenlab.adapters.toolstack import Toolstack
 from xenlab.checks import CheckFailure, LabCheckFailed, expect, fail
 from xenlab.errors import ParseError
-from xenlab.live.guest import (CONSOLE_TIMEOUT_S, GUEST_IFACE, GuestFacts, GuestPause, announce,
-                               guest_console, read_facts, read_heartbeat, set_token,
-                               start_heartbeat)
+from xenlab.live.guest import (CONSOLE_TIMEOUT_S, GUEST_IFACE, GuestFacts, GuestLoad,
+                               GuestPause, announce, guest_console, read_facts, read_heartbeat,
+                               set_token, start_heartbeat, start_load, stop_load)
 from xenlab.live.probe import (ANSWER_WAIT_S, PROBE_INTERVAL_S, BackgroundPing, Downtime,
                                analyse_probe, clock_offset, replies_after)
 from xenlab.parsers import Domain, MigrationPhases, XenInfo, parse_migration_log
@@ -179,11 +179,20 @@ class MigrationRecord:
     phases: MigrationPhases | None = None
     guest_pause: GuestPause | None = None
     round: int | None = None  # of stage 9's outline (--migration-rounds), when it ran in one
+    load: GuestLoad | None = None  # the memory-dirtying load it moved under (--migration-load)
 
     @property
     def landed(self) -> str:
         """Where the guest must run now (the proofs read it there)."""
         return self.destination
+
+
+@dataclass(frozen=True)
+class Load:
+    """A memory-dirtying load to run in the guest during a move (--migration-load)."""
+
+    mib_s: int
+    memory_mib: int  # the guest's memory: the load may rewrite at most a quarter a second
 
 
 class Watched:
@@ -194,12 +203,16 @@ class Watched:
     The migration and the failure drill (xenlab.stages.drill) watch a move alike."""
 
     def __init__(self, source: Toolstack, name: str, prober: Host, guest_ip: str, *,
-                 timeout: float, probe_interval_s: float, console_timeout: float) -> None:
+                 timeout: float, probe_interval_s: float, console_timeout: float,
+                 load: Load | None = None) -> None:
         with guest_console(source, name, console_timeout) as console:
             set_token(console, secrets.token_hex(8))
             announce(console, prober.spec.lab_ip, timeout + ANSWER_WAIT_S)
             self.before = read_facts(console)
             self.heartbeat = start_heartbeat(console, timeout + ANSWER_WAIT_S)
+            self.load = load
+            self._load_from = (start_load(console, load.mib_s, load.memory_mib,
+                                          timeout + ANSWER_WAIT_S) if load else 0.0)
         self.prober, self.guest_ip, self.interval_s = prober, guest_ip, probe_interval_s
         self._offset_before = clock_offset(prober)
         self._probe = BackgroundPing(prober, guest_ip, max_s=timeout + ANSWER_WAIT_S + 30,
@@ -216,10 +229,12 @@ class Watched:
                 self._probe.stop()
 
     def guest_facts(self, toolstack: Toolstack, name: str, console_timeout: float
-                    ) -> tuple[GuestFacts, GuestPause | None]:
-        """The guest's facts after the move, where it runs now, and its heartbeat's gap."""
+                    ) -> tuple[GuestFacts, GuestPause | None, GuestLoad | None]:
+        """The guest's facts after the move, where it runs now, its heartbeat's gap and the
+        load it ran (stopped now)."""
         with guest_console(toolstack, name, console_timeout) as console:
-            return read_facts(console), read_heartbeat(console) if self.heartbeat else None
+            return (read_facts(console), read_heartbeat(console) if self.heartbeat else None,
+                    stop_load(console, self.load.mib_s, self._load_from) if self.load else None)
 
     def network_gap(self, started: float, ended: float) -> Downtime:
         """The probe's gap around [started, ended] (this machine's clock)."""
@@ -240,15 +255,18 @@ class Watched:
 def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: str,
             guest_ip: str, *, probe_host: Host | None = None, timeout: float = MIGRATE_TIMEOUT_S,
             probe_interval_s: float = PROBE_INTERVAL_S,
-            console_timeout: float = CONSOLE_TIMEOUT_S) -> MigrationRecord:
+            console_timeout: float = CONSOLE_TIMEOUT_S, load: Load | None = None
+            ) -> MigrationRecord:
     """Move the guest and gather what proves it moved alive (the proofs: assert_live).
 
     probe_host pings the guest throughout (default: the destination; a third host
-    on the lab network sees both sides alike).
+    on the lab network sees both sides alike). load: the guest dirties its memory at that
+    rate throughout (--migration-load).
     """
     prober = probe_host or destination.host
     watched = Watched(source, name, prober, guest_ip, timeout=timeout,
-                      probe_interval_s=probe_interval_s, console_timeout=console_timeout)
+                      probe_interval_s=probe_interval_s, console_timeout=console_timeout,
+                      load=load)
     with watched:
         progress.info("%s: live migration %s -> %s started (probe from %s every %g s)", name,
                       source.host.name, destination.host.name, prober.name, probe_interval_s)
@@ -260,14 +278,14 @@ def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: 
         downtime = watched.network_gap(started, ended)
     check_runs_on(destination, name)
     check_absent(source, name)
-    after, pause = watched.guest_facts(destination, name, console_timeout)
+    after, pause, loaded = watched.guest_facts(destination, name, console_timeout)
     log = timed_log(stamps, started)
     return MigrationRecord(
         guest=name, source=source.host.name, destination=destination.host.name,
         started=started, ended=ended, wall_s=round(ended - started, 3),
         toolstack_output=result.stdout + result.stderr, downtime=downtime,
         before=watched.before, after=after, toolstack_log=log, phases=phases_of(log),
-        guest_pause=pause)
+        guest_pause=pause, load=loaded)
 
 
 def timed_log(stamps: list, started: float) -> str:

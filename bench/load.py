@@ -1,9 +1,10 @@
 """Benchmark: stage 9's ping-pong, idle and under a memory-dirtying load, side by side.
 
-    .venv/bin/python bench/load.py [--rounds N] [--load MIB_S] [--inventory PATH]
+    .venv/bin/python bench/load.py [--rounds N] [--load MIB_S] [--load-rounds M]
+                                   [--inventory PATH]
 
 Runs the suite twice on a built lab (verify mode, `-m stage9_migration`): N rounds idle,
-then N rounds with `--migration-load=MIB_S` (none with --load 0). Each round moves the
+then M rounds (default N) with `--migration-load=MIB_S` (none with --load 0). Each round moves the
 guest there and back with every proof and the leak audit. Prints how many rounds passed,
 then for each figure (the migration, the probe's downtime, the heartbeat's pause, xl's
 suspension, its live copy, final copy and devices on the destination) its median and max over the moves, idle
@@ -65,6 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--load", type=int, default=16, help="MiB/s; 0: idle only")
+    parser.add_argument("--load-rounds", type=int, help="rounds under load (default: --rounds)")
     parser.add_argument("--inventory")
     args = parser.parse_args()
     inventory = args.inventory or box_inventory_path()
@@ -72,12 +74,13 @@ def main() -> None:
         sys.exit("no lab: pass --inventory or start the lab-in-a-box (make demo)")
     columns = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, load in (("idle", 0), (f"load {args.load} MiB/s", args.load)):
-            if label != "idle" and not load:
-                continue
+        runs = [("idle", 0, args.rounds)]
+        if args.load:
+            runs.append((f"load {args.load} MiB/s", args.load, args.load_rounds or args.rounds))
+        for label, load, rounds in runs:
             (Path(tmp) / label).mkdir()
-            outcome, moves = run(str(inventory), args.rounds, load, Path(tmp) / label)
-            print(f"{label}: {args.rounds} rounds: {outcome}; {len(moves)} moves")
+            outcome, moves = run(str(inventory), rounds, load, Path(tmp) / label)
+            print(f"{label}: {rounds} rounds: {outcome}; {len(moves)} moves", flush=True)
             for m in moves:
                 reached = m["load"]["reached_mib_s"] if m.get("load") else None
                 print(f"  round {m['round']}: {m['source']} -> {m['destination']}: "

@@ -39,11 +39,13 @@ verify: setup
 	@echo "report: $(REPORT)"
 
 # The report tests look at the HTML report in a real browser (Debian's chromium), the
-# Chinese one with the font setup installs.
+# Chinese one with the font setup installs. The tests without the box first, on both
+# cores (~2 min); then the box's, one after another on one box (they build on each other).
 test: setup
 	@command -v chromium >/dev/null || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
-	$(PY) -m pytest tests -v -p no:cacheprovider --durations=25
+	$(PY) -m pytest tests -m "not box" -n 2 -p no:cacheprovider --durations=10
+	$(PY) -m pytest tests -m box -v -p no:cacheprovider --durations=25
 
 box-up: setup
 	$(PY) -m xenlab box up

@@ -225,6 +225,7 @@ LOAD_LINES = (
     "echo ' count=$1 2>/dev/null' >>/dev/xlb",
     "echo 'do echo >>/dev/xlc;read -t 1 x <&3;done' >>/dev/xlb",
 )
+LOAD_STOP = ("kill $XL 2>/dev/null; rm -f /dev/xld", "cat /proc/uptime; wc -l </dev/xlc")
 LOAD_MAX_SHARE = 4  # at most a quarter of the guest's memory rewritten each second
 
 
@@ -258,9 +259,8 @@ def start_load(console: GuestConsole, mib_s: int, memory_mib: int, seconds: floa
 
 def stop_load(console: GuestConsole, mib_s: int, started: float) -> GuestLoad:
     """The load stopped, its file gone (the memory freed), and what it reached."""
-    return parse_load(guest_run(console, "kill $XL 2>/dev/null; rm -f /dev/xld; "
-                                         "cat /proc/uptime; wc -l </dev/xlc"),
-                      mib_s, started, console.where)
+    guest_run(console, LOAD_STOP[0])
+    return parse_load(guest_run(console, LOAD_STOP[1]), mib_s, started, console.where)
 
 
 def parse_load(said: str, mib_s: int, started: float, where: str = "guest") -> GuestLoad:

@@ -26,10 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from xenlab.inventory import box_inventory_path  # noqa: E402
 
+# xenlab-migrations.json: each move's record as data (xenlab.stages.migration.MigrationRecord)
 FIGURES = {"migration": lambda m: m["wall_s"],
-           "downtime (probe)": lambda m: m["downtime_s"],
-           "paused (heartbeat)": lambda m: m["guest_paused_s"],
-           "suspended (xl's log)": lambda m: m["paused_s"],
+           "downtime (probe)": lambda m: m["downtime"]["longest_gap_s"],
+           "paused (heartbeat)": lambda m: (m.get("guest_pause") or {}).get("longest_gap_s"),
+           "suspended (xl's log)": lambda m: span(m, "suspended", "resumed"),
            "live copy (xl's log)": lambda m: span(m, "copy_start", "suspended"),
            "final copy (xl's log)": lambda m: span(m, "suspended", "restored"),
            "devices on the destination": lambda m: span(m, "restored", "transferred")}
@@ -49,7 +50,7 @@ def run(inventory: str, rounds: int, load: int, where: Path) -> tuple[str, list[
     if load:
         args.append(f"--migration-load={load}")
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=rounds * 900)
-    summary = re.findall(r"^=+ (.*) =+$", proc.stdout, re.M)
+    summary = re.findall(r"^=* ?(\d+ (?:passed|failed).*?) ?=*$", proc.stdout, re.M)
     moves = [m for m in json.loads(data.read_text())] if data.exists() else []
     return (summary[-1] if summary else proc.stdout[-300:]), moves
 
@@ -74,7 +75,7 @@ def main() -> None:
         sys.exit("no lab: pass --inventory or start the lab-in-a-box (make demo)")
     columns = {}
     with tempfile.TemporaryDirectory() as tmp:
-        runs = [("idle", 0, args.rounds)]
+        runs = [("idle", 0, args.rounds)] if args.rounds else []
         if args.load:
             runs.append((f"load {args.load} MiB/s", args.load, args.load_rounds or args.rounds))
         for label, load, rounds in runs:
@@ -82,11 +83,13 @@ def main() -> None:
             outcome, moves = run(str(inventory), rounds, load, Path(tmp) / label)
             print(f"{label}: {rounds} rounds: {outcome}; {len(moves)} moves", flush=True)
             for m in moves:
-                reached = m["load"]["reached_mib_s"] if m.get("load") else None
+                load = m.get("load")
+                reached = (round(load["asked_mib_s"] * load["passes"] / load["seconds"], 1)
+                           if load and load["seconds"] else None)
                 print(f"  round {m['round']}: {m['source']} -> {m['destination']}: "
-                      f"{m['wall_s']:.1f} s, downtime {m['downtime_s']} s, paused "
-                      f"{m['guest_paused_s']} s" + (f", load reached {reached} MiB/s"
-                                                    if reached is not None else ""))
+                      f"{m['wall_s']:.1f} s, downtime {FIGURES['downtime (probe)'](m):.2f} s, "
+                      f"paused {FIGURES['paused (heartbeat)'](m)} s"
+                      + (f", load reached {reached} MiB/s" if reached is not None else ""))
             columns[label] = figures(moves)
     print("figure: median / max over the moves")
     for name in FIGURES:

@@ -79,8 +79,9 @@ def main() -> None:
         if args.load:
             runs.append((f"load {args.load} MiB/s", args.load, args.load_rounds or args.rounds))
         for label, load, rounds in runs:
-            (Path(tmp) / label).mkdir()
-            outcome, moves = run(str(inventory), rounds, load, Path(tmp) / label)
+            where = Path(tmp) / f"load-{load}"
+            where.mkdir()
+            outcome, moves = run(str(inventory), rounds, load, where)
             print(f"{label}: {rounds} rounds: {outcome}; {len(moves)} moves", flush=True)
             for m in moves:
                 load = m.get("load")

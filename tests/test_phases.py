@@ -115,3 +115,19 @@ def test_a_load_without_its_count_is_one_line(said):
     from xenlab.live.guest import parse_load
     with pytest.raises(ConsoleError, match="^test2: xl console busybox: no load summary"):
         parse_load(said, 16, 470.0, "test2: xl console busybox")
+
+
+@pytest.mark.parametrize("option, said", [
+    ("--migration-rounds=0", "--migration-rounds: expected a whole number of rounds >= 1, got '0'"),
+    ("--migration-load=x", "--migration-load: expected whole MiB per second >= 1, got 'x'")])
+def test_a_round_count_or_load_below_one_is_a_one_line_usage_error(option, said, tmp_path):
+    import subprocess
+    import sys
+    from .test_plugin import LOCAL_LAB
+    lab = tmp_path / "lab.ini"
+    lab.write_text(LOCAL_LAB)
+    proc = subprocess.run([sys.executable, "-m", "pytest", f"--inventory={lab}", option,
+                           "--collect-only", "-q", "-p", "no:cacheprovider"],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode != 0 and said in proc.stderr, proc.stderr[-500:]

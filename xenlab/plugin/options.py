@@ -28,18 +28,13 @@ def _merge_inventory_options(container, action, conflicting) -> None:
     return container._handle_conflict_error(action, conflicting)
 
 
-def _rounds(text: str) -> int:
-    """--migration-rounds: a whole number, at least 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of rounds >= 1, got {text!r}")
-    return int(text)
-
-
-def _load(text: str) -> int:
-    """--migration-load: whole MiB per second, at least 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected whole MiB per second >= 1, got {text!r}")
-    return int(text)
+def _at_least_one(what: str):
+    """An option's type: a whole number of `what`, at least 1 (--migration-rounds, -load)."""
+    def whole(text: str) -> int:
+        if not text.isdigit() or int(text) < 1:
+            raise argparse.ArgumentTypeError(f"expected {what} >= 1, got {text!r}")
+        return int(text)
+    return whole
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,11 +56,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--migration-data", metavar="PATH",
                     help="where the migrations' figures and probe timelines go, as JSON "
                          "(default: reports/<run>/xenlab-migrations.json)")
-    group.addoption("--migration-rounds", type=_rounds, metavar="N",
+    group.addoption("--migration-rounds", type=_at_least_one("a whole number of rounds"), metavar="N",
                     help="run stage 9's scenario outline N times (round 1..N: N ping-pongs, "
                          "the guest there and back each round); the terminal adds each "
                          "figure's median and max over the moves")
-    group.addoption("--migration-load", type=_load, metavar="MIB_S",
+    group.addoption("--migration-load", type=_at_least_one("whole MiB per second"), metavar="MIB_S",
                     help="during each migration the guest rewrites MIB_S MiB of its memory "
                          "every second (a memory-dirtying load, at most a quarter of its "
                          "memory); the figures say the rate it reached, to set beside an idle "

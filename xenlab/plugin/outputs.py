@@ -50,10 +50,11 @@ def rounds_lines(migrations) -> list[str]:
     if len(rounds) < 2:
         return []
     moves = [m for m in migrations if m.round is not None]
+    parts = [res.downtime_parts(m) for m in moves]
     figures = {"migration": [m.wall_s for m in moves],
                "downtime (probe)": [m.downtime.longest_gap_s for m in moves],
-               "paused (heartbeat)": [res.downtime_parts(m)["guest_paused_s"] for m in moves],
-               "suspended (xl's log)": [res.downtime_parts(m)["paused_s"] for m in moves]}
+               "paused (heartbeat)": [p["guest_paused_s"] for p in parts],
+               "suspended (xl's log)": [p["paused_s"] for p in parts]}
     lines = [f"{len(rounds)} rounds, {len(moves)} moves (rounds {rounds[0]}-{rounds[-1]}; "
              "a failed round records none after its failure)"]
     for name, seen in figures.items():
@@ -89,10 +90,10 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.line(line)
     if migrations := config.stash[STATE].migrations:
         terminalreporter.section("xenlab migration")
-        several = len(rounds_lines(migrations)) > 0
+        summary = rounds_lines(migrations)  # empty for one round: no round prefix then
         for m in migrations:
-            terminalreporter.line((f"round {m.round}: " if several else "") + migration_line(m))
-        for line in rounds_lines(migrations):
+            terminalreporter.line((f"round {m.round}: " if summary else "") + migration_line(m))
+        for line in summary:
             terminalreporter.line(line)
     if (written := config.stash[STATE].class_report) is not None:
         terminalreporter.section("xenlab class")

@@ -12,7 +12,8 @@ import shlex
 from typing import ClassVar
 
 from xenlab.errors import XenlabError
-from xenlab.parsers import Domain, XenInfo, parse_domain_list, parse_domain_types, parse_xen_info
+from xenlab.parsers import (Domain, DomainDisk, XenInfo, parse_domain_disks, parse_domain_list,
+                            parse_domain_types, parse_xen_info)
 from xenlab.remote import command_line, Host, Result, guard
 
 # The toolstack subcommands that only read (any other one writes): what the verify-mode
@@ -78,6 +79,11 @@ class Toolstack:
         """The running domain's type ("pv", "pvh", "hvm"), as the toolstack holds it; None
         where this toolstack does not say."""
         return None
+
+    def disks(self, name: str) -> tuple[DomainDisk, ...]:
+        """The running domain's disks, as the toolstack holds them."""
+        raise XenlabError(f"{self.host.name}: the data check reads a running domain's disks "
+                          f"from `xl list -l`; {self.command} does not say them", self.host.name)
 
     def create(self, config_path: str) -> Result:
         return self.host.change(f"{self.command} create %s", config_path, timeout=CREATE_TIMEOUT_S)
@@ -163,6 +169,12 @@ class Xl(Toolstack):
         # libxl's own record of the running domain (`xl list -l`), not the config file.
         return parse_domain_types(self.host.check("xl list -l %s", name,
                                                   timeout=READ_TIMEOUT_S).stdout).get(name)
+
+    def disks(self, name: str) -> tuple[DomainDisk, ...]:
+        # libxl's record of the running domain: a disk attached since its start is there,
+        # an edit of its config file since is not.
+        return parse_domain_disks(self.host.check("xl list -l %s", name,
+                                                  timeout=READ_TIMEOUT_S).stdout).get(name, ())
 
     def relocation_probe(self, dest_address: str, port: int) -> tuple[str, ...]:
         return ("ssh -o BatchMode=yes -o StrictHostKeyChecking=yes "

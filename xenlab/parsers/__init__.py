@@ -32,7 +32,7 @@ from .net import (
 from .sxp import XendConfig, parse_sxp, parse_xend_config
 from .tgtadm import TgtLun, TgtNexus, TgtTarget, parse_tgtadm_show
 from .xen import (BackendInventory, Domain, XenInfo, parse_backend_inventory, parse_domain_list,
-                  parse_domain_types, parse_xen_info)
+                  parse_domain_types, parse_xen_info, parse_domain_disks, DomainDisk)
 
 __all__ = [
     "ParseError",
@@ -48,7 +48,7 @@ __all__ = [
     # block devices
     "parse_fdisk_list", "FdiskDisk", "FdiskPartition", "parse_lsblk_json", "BlockDevice",
     # xen
-    "parse_domain_list", "Domain", "parse_xen_info", "XenInfo", "parse_domain_types",
+    "parse_domain_list", "Domain", "parse_xen_info", "XenInfo", "parse_domain_types", "parse_domain_disks", "DomainDisk",
     "parse_backend_inventory", "BackendInventory",
     "parse_sxp", "parse_xend_config", "XendConfig",
     "parse_guest_config", "GuestConfig", "DiskSpec", "VifSpec",

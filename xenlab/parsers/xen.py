@@ -116,21 +116,70 @@ def parse_xen_info(text: str) -> XenInfo:
     )
 
 
+def _long_domains(text: str) -> list[tuple[dict, dict]]:
+    """`xl list -l`'s domains: (config, c_info) of each, as JSON objects."""
+    domains = load_json(text)
+    if not isinstance(domains, list) or not domains:
+        raise Unparsable("expected a JSON list of domains")
+    found = []
+    for domain in domains:
+        config = json_object(json_object(domain, "a domain").get("config"), "config")
+        found.append((config, json_object(config.get("c_info"), "c_info")))
+    return found
+
+
 @parser()
 def parse_domain_types(text: str) -> dict[str, str]:
     """`xl list -l [NAME]` (JSON: one object per domain) -> domain name -> its type as libxl
     says it ("pv", "pvh", "hvm")."""
-    domains = load_json(text)
-    if not isinstance(domains, list) or not domains:
-        raise Unparsable("expected a JSON list of domains")
     types = {}
-    for domain in domains:
-        config = json_object(json_object(domain, "a domain").get("config"), "config")
-        info = json_object(config.get("c_info"), "c_info")
+    for _, info in _long_domains(text):
         if not isinstance(info.get("name"), str) or not isinstance(info.get("type"), str):
             raise Unparsable(f"a domain without c_info name and type: {str(info)[:80]!r}")
         types[info["name"]] = info["type"]
     return types
+
+
+@dataclass(frozen=True)
+class DomainDisk:
+    """A disk of a running domain, as libxl holds it (`xl list -l`): what the guest calls it
+    and what backs it in dom0."""
+
+    vdev: str  # "xvda", "sdb", "hda", as the config names it
+    target: str  # pdev_path: a file or a block device of dom0 ("" for an empty drive)
+    writable: bool
+
+    @property
+    def guest_name(self) -> str:
+        """The name a PV guest's blkfront gives it: xvdX whatever the config called it."""
+        m = re.fullmatch(r"(?:xvd|sd|hd)([a-z]+)", self.vdev)
+        return f"xvd{m[1]}" if m else self.vdev
+
+
+@parser()
+def parse_domain_disks(text: str) -> dict[str, tuple[DomainDisk, ...]]:
+    """`xl list -l [NAME]` -> domain name -> its disks, in libxl's order (the running
+    domain's own record: disks attached since it started are there, the config file's
+    later edits are not)."""
+    found = {}
+    for config, info in _long_domains(text):
+        name = info.get("name")
+        if not isinstance(name, str):
+            raise Unparsable("a domain without c_info name")
+        disks = config.get("disks") or []
+        if not isinstance(disks, list):
+            raise Unparsable(f"{name}: disks is not a list: {str(disks)[:80]!r}")
+        found[name] = tuple(_domain_disk(name, json_object(d, "a disk")) for d in disks)
+    return found
+
+
+def _domain_disk(domain: str, disk: dict) -> DomainDisk:
+    if not isinstance(disk.get("vdev"), str):
+        raise Unparsable(f"{domain}: a disk without vdev: {str(disk)[:80]!r}")
+    target = disk.get("pdev_path") or ""
+    if not isinstance(target, str):
+        raise Unparsable(f"{domain}: disk {disk['vdev']}: pdev_path is not a string")
+    return DomainDisk(disk["vdev"], target, bool(disk.get("readwrite", 0)))
 
 
 @dataclass(frozen=True)

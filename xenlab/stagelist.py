@@ -65,6 +65,8 @@ OTHER_MARKERS = {
     "box": "needs the lab-in-a-box (QEMU VMs on this machine, `python -m xenlab box up`)",
     "drill": "stage 9's failure drill: cuts a live migration part-way and checks the guest "
              "runs on at the source; verify-safe, runs only when asked for, with -m drill",
+    "data": "stage 9's data check: the guest writes to its disk throughout each move and "
+            "reads it back after; runs instead of the plain outline with --guest-data=DIR",
     "upgrade": "upgrades the box's Xen hosts in place to Debian 13 (about an hour): runs only "
                "when asked for, with -m upgrade",
 }

@@ -6,6 +6,7 @@ import argparse
 
 import pytest
 
+from xenlab.live.diskdata import GuestDataError, check_dir
 from xenlab.report import i18n
 from xenlab.stagelist import marker_lines
 from xenlab.suite import INVENTORY_DEST, inventory_option, is_lab_run, suite_dir
@@ -37,6 +38,14 @@ def _at_least_one(what: str):
     return whole
 
 
+def _guest_dir(text: str) -> str:
+    """--guest-data's type: a directory of the guest, typed in its console."""
+    try:
+        return check_dir(text)
+    except GuestDataError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--guest-data: ")) from None
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     # Groups made from now on (testinfra's, pytest-ansible's, ours) merge the inventory
     # options; the checkout's pytest.ini and `xenlab run` load xenlab first (-p).
@@ -65,6 +74,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "every second (a memory-dirtying load, at most a quarter of its "
                          "memory); the figures say the rate it reached, to set beside an idle "
                          "run's")
+    group.addoption("--guest-data", type=_guest_dir, metavar="DIR",
+                    help="check that what the guest writes to its disk is kept across each "
+                         "migration: it writes in DIR (a directory of the guest on a disk of "
+                         "its own, mounted read-write; the check's two files are removed "
+                         "after) where both Xen hosts may write that disk (a block device, or "
+                         "a file on gfs2/ocfs2), and refuses in one line otherwise; stage 9 "
+                         "then runs its data outline instead of the plain one")
     group.addoption("--migration-one-way", action="store_true",
                     help="where Xen cannot migrate the guest back (the destination runs a newer "
                          "release, as halfway through a rolling upgrade), move it to the "

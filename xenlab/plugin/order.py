@@ -43,7 +43,7 @@ def round_of(item: pytest.Item) -> int | None:
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by parametrized fixtures
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Lab by lab (class mode), stages in article order; other orders are kept. The
-    failure drill only when asked for."""
+    failure drill only when asked for; stage 9's data outline only with --guest-data."""
     # Tests marked destructive run in every mode: their checks only read; their build
     # steps refuse to partition or format without --allow-destructive (xenlab.stages).
     # The failure drill (stage 9) is opt-in: deselected unless -m names it.
@@ -52,6 +52,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if drills:
             config.hook.pytest_deselected(items=drills)
             items[:] = [item for item in items if not item.get_closest_marker("drill")]
+    # The data check (--guest-data) runs stage 9's data outline instead of the plain one;
+    # without it, the data outline is not run.
+    data = bool(config.getoption("guest_data", None))
+    plain = [item for item in items if round_of(item) is not None and not item.get_closest_marker(
+        "data")]
+    left_out = plain if data else [item for item in items if item.get_closest_marker("data")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        gone = set(left_out)
+        items[:] = [item for item in items if item not in gone]
     order = list(config.stash[STATE].labs or {})
     items.sort(key=lambda item: (order.index(name) if (name := lab_name_of(item)) in order
                                  else 0, stage.number if (stage := stage_of(item)) else 0))

@@ -31,7 +31,7 @@ def migration_line(m) -> str:
     return (f"{m.guest} {m.source} -> {m.destination}: migration {m.wall_s:.1f} s, "
             f"downtime {d.longest_gap_s:.2f} s, {d.lost} probes lost of {d.replies + d.lost}, "
             f"probe interval {d.interval_s:g} s (resolution {d.resolution_s} s)"
-            + downtime_explained(m) + load_said(m))
+            + downtime_explained(m) + load_said(m) + data_said(m))
 
 
 def load_said(m) -> str:
@@ -41,6 +41,18 @@ def load_said(m) -> str:
         return ""
     return (f"; under load: {load.reached_mib_s:g} MiB/s of the guest's memory rewritten "
             f"(asked {load.asked_mib_s}; {load.passes} passes in {load.seconds:g} s)")
+
+
+def data_said(m) -> str:
+    """`; on its disk ...`: what the guest wrote to its disk, read back (--guest-data)."""
+    data = getattr(m, "data", None)
+    if data is None:
+        return ""
+    r = data.records
+    kept = "identical" if data.after_md5 == data.before_md5 else "CHANGED"
+    return (f"; on its disk ({data.directory}): {r.count} of {r.last} records read back, "
+            f"{r.torn} torn, writes stalled {r.longest_gap_s:.2f} s at most; the block "
+            f"written before {kept}")
 
 
 def rounds_lines(migrations) -> list[str]:

@@ -32,6 +32,7 @@ def migration_record(m) -> dict[str, Any]:
             "round": getattr(m, "round", None),
             "load": (None if getattr(m, "load", None) is None else
                      dataclasses.asdict(m.load) | {"reached_mib_s": m.load.reached_mib_s}),
+            "data": (None if getattr(m, "data", None) is None else dataclasses.asdict(m.data)),
             "started": m.started, "ended": m.ended, "wall_s": round(m.wall_s, 3),
             "downtime_s": None if d.longest_gap_s == float("inf") else round(d.longest_gap_s, 3),
             "gap_start": None if d.gap_start is None else round(d.gap_start - m.started, 3),

@@ -88,8 +88,9 @@ def cut_part_way(source: Toolstack, destination: Toolstack, name: str, dest_addr
     progress.info("%s: failure drill: %s; %s exited %s", name, cut or "not cut",
                   source.command, result.rc)
     runs_on = _settled(source, destination, name)
-    after, pause, _ = (watched.guest_facts(source, name, console_timeout)
-                       if source.host.name in runs_on else (None, None, None))
+    seen = (watched.guest_facts(source, name, console_timeout)
+            if source.host.name in runs_on else None)
+    after, pause = (seen.facts, seen.pause) if seen else (None, None)
     log = timed_log(stamps, started)
     return DrillRecord(
         guest=name, source=source.host.name, destination=destination.host.name,

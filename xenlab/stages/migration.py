@@ -22,6 +22,7 @@ from typing import Callable
 from xenlab.adapters.toolstack import Toolstack
 from xenlab.checks import CheckFailure, LabCheckFailed, expect, fail
 from xenlab.errors import ParseError
+from xenlab.live.diskdata import GuestData, start_writing, stop_and_read
 from xenlab.live.guest import (CONSOLE_TIMEOUT_S, GUEST_IFACE, GuestFacts, GuestLoad,
                                GuestPause, announce, guest_console, read_facts, read_heartbeat,
                                set_token, start_heartbeat, start_load, stop_load)
@@ -180,6 +181,7 @@ class MigrationRecord:
     guest_pause: GuestPause | None = None
     round: int | None = None  # of stage 9's outline (--migration-rounds), when it ran in one
     load: GuestLoad | None = None  # the memory-dirtying load it moved under (--migration-load)
+    data: GuestData | None = None  # what the guest wrote to its disk, read back (--guest-data)
 
     @property
     def landed(self) -> str:
@@ -195,6 +197,16 @@ class Load:
     memory_mib: int  # the guest's memory: the load may rewrite at most a quarter a second
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the guest said after a move, where it runs then."""
+
+    facts: GuestFacts
+    pause: GuestPause | None  # its heartbeat's longest gap
+    load: GuestLoad | None  # the load it ran, stopped now
+    data: GuestData | None  # what it wrote to its disk, read back from it
+
+
 class Watched:
     """A move of the guest, watched: its facts read before (a token set in its memory, the
     guest announcing itself to the prober), then a 5 ms ping from the prober while the
@@ -204,15 +216,17 @@ class Watched:
 
     def __init__(self, source: Toolstack, name: str, prober: Host, guest_ip: str, *,
                  timeout: float, probe_interval_s: float, console_timeout: float,
-                 load: Load | None = None) -> None:
+                 load: Load | None = None, data: str | None = None) -> None:
         with guest_console(source, name, console_timeout) as console:
             set_token(console, secrets.token_hex(8))
             announce(console, prober.spec.lab_ip, timeout + ANSWER_WAIT_S)
             self.before = read_facts(console)
             self.heartbeat = start_heartbeat(console, timeout + ANSWER_WAIT_S)
-            self.load = load
+            self.load, self.data = load, data
             self._load_from = (start_load(console, load.mib_s, load.memory_mib,
                                           timeout + ANSWER_WAIT_S) if load else 0.0)
+            self._data_md5 = (start_writing(console, data, timeout + ANSWER_WAIT_S)
+                              if data else "")
         self.prober, self.guest_ip, self.interval_s = prober, guest_ip, probe_interval_s
         self._offset_before = clock_offset(prober)
         self._probe = BackgroundPing(prober, guest_ip, max_s=timeout + ANSWER_WAIT_S + 30,
@@ -228,13 +242,17 @@ class Watched:
             with contextlib.suppress(Exception):
                 self._probe.stop()
 
-    def guest_facts(self, toolstack: Toolstack, name: str, console_timeout: float
-                    ) -> tuple[GuestFacts, GuestPause | None, GuestLoad | None]:
-        """The guest's facts after the move, where it runs now, its heartbeat's gap and the
-        load it ran (stopped now)."""
+    def guest_facts(self, toolstack: Toolstack, name: str, console_timeout: float) -> Seen:
+        """What the guest says after the move, where it runs now."""
         with guest_console(toolstack, name, console_timeout) as console:
-            return (read_facts(console), read_heartbeat(console) if self.heartbeat else None,
-                    stop_load(console, self.load.mib_s, self._load_from) if self.load else None)
+            facts = read_facts(console)
+            pause = read_heartbeat(console) if self.heartbeat else None
+            load = stop_load(console, self.load.mib_s, self._load_from) if self.load else None
+            data = None
+            if self.data:
+                digest, records = stop_and_read(console, self.data)
+                data = GuestData(self.data, self._data_md5, digest, records)
+            return Seen(facts, pause, load, data)
 
     def network_gap(self, started: float, ended: float) -> Downtime:
         """The probe's gap around [started, ended] (this machine's clock)."""
@@ -255,18 +273,19 @@ class Watched:
 def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: str,
             guest_ip: str, *, probe_host: Host | None = None, timeout: float = MIGRATE_TIMEOUT_S,
             probe_interval_s: float = PROBE_INTERVAL_S,
-            console_timeout: float = CONSOLE_TIMEOUT_S, load: Load | None = None
-            ) -> MigrationRecord:
+            console_timeout: float = CONSOLE_TIMEOUT_S, load: Load | None = None,
+            data: str | None = None) -> MigrationRecord:
     """Move the guest and gather what proves it moved alive (the proofs: assert_live).
 
     probe_host pings the guest throughout (default: the destination; a third host
     on the lab network sees both sides alike). load: the guest dirties its memory at that
-    rate throughout (--migration-load).
+    rate throughout (--migration-load). data: a directory of the guest's where it writes
+    records throughout, read back after (--guest-data; checked safe before: guestdata).
     """
     prober = probe_host or destination.host
     watched = Watched(source, name, prober, guest_ip, timeout=timeout,
                       probe_interval_s=probe_interval_s, console_timeout=console_timeout,
-                      load=load)
+                      load=load, data=data)
     with watched:
         progress.info("%s: live migration %s -> %s started (probe from %s every %g s)", name,
                       source.host.name, destination.host.name, prober.name, probe_interval_s)
@@ -278,14 +297,14 @@ def migrate(source: Toolstack, destination: Toolstack, name: str, dest_address: 
         downtime = watched.network_gap(started, ended)
     check_runs_on(destination, name)
     check_absent(source, name)
-    after, pause, loaded = watched.guest_facts(destination, name, console_timeout)
+    seen = watched.guest_facts(destination, name, console_timeout)
     log = timed_log(stamps, started)
     return MigrationRecord(
         guest=name, source=source.host.name, destination=destination.host.name,
         started=started, ended=ended, wall_s=round(ended - started, 3),
         toolstack_output=result.stdout + result.stderr, downtime=downtime,
-        before=watched.before, after=after, toolstack_log=log, phases=phases_of(log),
-        guest_pause=pause, load=loaded)
+        before=watched.before, after=seen.facts, toolstack_log=log, phases=phases_of(log),
+        guest_pause=seen.pause, load=seen.load, data=seen.data)
 
 
 def timed_log(stamps: list, started: float) -> str:

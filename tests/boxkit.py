@@ -1,6 +1,7 @@
 """Helpers for the tests that run on the lab-in-a-box (marked `box`)."""
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -72,6 +73,24 @@ def suite(inventory: Path, *args: str, junit: Path, timeout: float = 1500
     cmd = [sys.executable, "-m", "pytest", f"--inventory={inventory}", f"--junitxml={junit}",
            "-p", "no:cacheprovider", "-q", "-rA", *args]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def subprocess_suite(inventory: Path, *args: str, junit: Path, timeout: float = 1500):
+    """suite() started in the background: the with-block acts on the lab while it runs; the
+    run is awaited at the block's end (killed after `timeout`), its output in proc.stdout."""
+    cmd = [sys.executable, "-m", "pytest", f"--inventory={inventory}", f"--junitxml={junit}",
+           "-p", "no:cacheprovider", "-q", "-rA", *args]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        yield proc
+    finally:
+        try:
+            proc.stdout_text, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.stdout_text, _ = proc.communicate()
 
 
 # What a verify run must leave as it found it, per host: one shell command per part,
@@ -202,3 +221,60 @@ def class_pattern(box_inventory: Path, students: tuple[int, ...], into: Path) ->
             {"host_number": int(values["lab_ip"].rsplit(".", 1)[1])}
             | {k: v for k, v in values.items() if k != "lab_ip"}, indent=1))
     return into
+
+
+# --- a disk of the guest's own on the box, for the data check (--guest-data) ---------------
+# A second LUN of the target (runtime only: /etc/tgt is not touched), seen by both Xen hosts,
+# attached to the running guest as xvdb and mounted on its /mnt: a LUN per guest, which both
+# hosts may write. tgt names LUN 2 of target 1 with this WWN on every initiator.
+DATA_LUN_FILE = "/srv/xenlab-data.img"
+DATA_DEVICE = "/dev/disk/by-id/wwn-0x60000000000000000e00000000010002"
+DATA_DIR = "/mnt"
+
+
+def guest_typed(inventory: Path, host: str, *commands: str, timeout: float = 60) -> list[str]:
+    """Commands typed in the guest's shell, through its console on `host`; their outputs."""
+    from xenlab.adapters.toolstack import detect
+    from xenlab.inventory import load_lab
+    from xenlab.live.guest import guest_console, guest_run
+    from xenlab.remote import Host
+    lab = load_lab(inventory)
+    spec = next(h for h in lab.hosts if h.name == host)
+    dom0 = Host(spec, "build")
+    try:
+        with guest_console(detect(dom0), lab.vars["guest_name"]) as console:
+            return [guest_run(console, command, timeout=timeout) for command in commands]
+    finally:
+        dom0.close()
+
+
+def _each(names: tuple[str, ...], command: str) -> None:
+    for name, done in zip(names, ThreadPoolExecutor(len(names)).map(
+            lambda n: box_ssh(n, command), names)):
+        assert done.returncode == 0, f"{name}: {command}: {done.stderr.strip()[-300:]}"
+
+
+@contextlib.contextmanager
+def guest_data_disk(inventory: Path, guest: str = "busybox", home: str = "test1"):
+    """The guest (on `home`) with DATA_DIR on a LUN of its own; all of it gone after."""
+    _each(("target",), f"truncate -s 64M {DATA_LUN_FILE} && tgtadm --lld iscsi --op new "
+                       f"--mode logicalunit --tid 1 --lun 2 -b {DATA_LUN_FILE}")
+    try:
+        _each(("test1", "test2"), f"iscsiadm -m session -R >/dev/null && udevadm settle && "
+                                  f"test -b {DATA_DEVICE}")
+        _each((home,), f"mkfs.ext2 -q -F {DATA_DEVICE} && "
+                       f"xl block-attach {guest} phy:{DATA_DEVICE} xvdb w")
+        guest_typed(inventory, home, "until [ -b /dev/xvdb ]; do sleep 1; done",
+                    f"mount /dev/xvdb {DATA_DIR}")
+        yield DATA_DIR
+    finally:
+        where = next((n for n in ("test1", "test2")
+                      if guest in box_ssh(n, "xl list").stdout), home)
+        with contextlib.suppress(Exception):
+            guest_typed(inventory, where, f"umount {DATA_DIR} 2>/dev/null; true")
+        box_ssh(where, f"xl block-detach {guest} xvdb")
+        for name in ("test1", "test2"):
+            box_ssh(name, f"d=$(readlink -f {DATA_DEVICE}) && "
+                          "echo 1 > /sys/block/${d#/dev/}/device/delete")
+        _each(("target",), "tgtadm --lld iscsi --op delete --mode logicalunit --tid 1 --lun 2 "
+                           f"&& rm -f {DATA_LUN_FILE}")

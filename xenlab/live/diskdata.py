@@ -108,7 +108,8 @@ SUMMARY_LINES = (
 
 
 # The shell's names for the two files (D=DIR first): short lines to type.
-NAMES = f"B=$D/{BEFORE}; R=$D/{RECORDS}; rm -f $R"
+NAMED = f"B=$D/{BEFORE}; R=$D/{RECORDS}"
+NAMES = f"{NAMED}; rm -f $R"
 WRITE_BEFORE = f"dd if=/dev/urandom of=$B bs=64k count={BEFORE_KIB // 64} conv=fsync"
 
 
@@ -169,7 +170,7 @@ def stop_and_read(console: GuestConsole, directory: str) -> tuple[str, Records]:
     files removed (the guest is left as found)."""
     guest_run(console, "kill $XR 2>/dev/null; wait $XR 2>/dev/null; true")
     guest_run(console, f"D={directory}")  # the shell's names again, whatever became of them
-    guest_run(console, NAMES.split("; rm")[0])
+    guest_run(console, NAMED)
     digest = read_back(console)  # drops the cache for both files
     for line in SUMMARY_LINES:
         guest_run(console, line)

@@ -215,3 +215,54 @@ def test_the_terminal_and_the_results_say_what_was_read_back():
     assert data_said(SimpleNamespace(data=dataclasses.replace(KEPT, after_md5="0"))).endswith(
         "the block written before CHANGED")
     assert data_said(SimpleNamespace(data=None)) == data_said(SimpleNamespace()) == ""
+
+
+# --- the guest's files, as typed: their content decides, not an echo's status ----------------
+
+def scripted(md5s: list[str], status: int = 0):
+    from xenlab.live.console import GuestConsole
+
+    from .test_migration import ScriptedGuest
+    outputs = {line: (status, "") for line in diskdata.SUMMARY_LINES}
+    guest = ScriptedGuest(outputs)
+    answers = iter(md5s)
+    send = guest.send
+
+    def answering(data: bytes) -> int:  # each md5sum says the next of md5s
+        if data.decode().startswith("md5sum /dev/xrg"):
+            guest.outputs["md5sum /dev/xrg"] = (0, f"{next(answers)}  /dev/xrg\n")
+        return send(data)
+    guest.send = answering
+    return guest, GuestConsole(guest, "test1: xl console busybox", poll_s=0)
+
+
+def as_typed(lines) -> str:
+    import hashlib
+    return hashlib.md5("".join(re.fullmatch(r"echo '(.*)' >>?\S+", line)[1] + "\n"
+                               for line in lines).encode()).hexdigest()
+
+
+def test_a_file_read_back_as_typed_is_written_once_whatever_an_echo_said():
+    guest, console = scripted([as_typed(diskdata.SUMMARY_LINES)], status=1)
+    diskdata.write_file(console, diskdata.SUMMARY_LINES)
+    assert sum(line.startswith("echo") for line in guest.sent) == len(diskdata.SUMMARY_LINES)
+
+
+def test_a_file_not_as_typed_is_written_again_then_fails_in_one_line():
+    good = as_typed(diskdata.SUMMARY_LINES)
+    guest, console = scripted(["0" * 32, good])
+    diskdata.write_file(console, diskdata.SUMMARY_LINES)
+    assert sum(line.startswith("echo") for line in guest.sent) == 2 * len(diskdata.SUMMARY_LINES)
+    guest, console = scripted(["0" * 32, "1" * 32])
+    with pytest.raises(ConsoleError, match=r"^test1: xl console busybox: /dev/xrg not as typed "
+                                           rf"\(md5 {good}\); saw '1{{32}}  /dev/xrg'$"):
+        diskdata.write_file(console, diskdata.SUMMARY_LINES)
+
+
+@pytest.mark.parametrize("lines", [diskdata.SUMMARY_LINES, diskdata.WRITER_LINES])
+def test_the_md5_expected_is_that_of_the_file_a_shell_writes(lines, tmp_path):
+    import hashlib
+    target = tmp_path / "x"
+    script = "\n".join(re.sub(r"/dev/x\w+", str(target), line) for line in lines)
+    subprocess.run(["sh", "-c", script], check=True)
+    assert hashlib.md5(target.read_bytes()).hexdigest() == as_typed(lines)

@@ -11,6 +11,7 @@ Pure parts (parse_guest_mounts, parse_records, ...) are tested on the guest's ow
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -107,6 +108,27 @@ SUMMARY_LINES = (
 )
 
 
+_ECHOED = re.compile(r"echo '(.*)' >>?(/dev/x\w+)")
+
+
+def write_file(console: GuestConsole, lines: tuple[str, ...]) -> None:
+    """A file of the guest's /dev written by `echo '...' >FILE` lines, then read back: its
+    md5 must be that of what was typed (written again once if not). The content decides,
+    not each echo's status: once on the box an echo whose line was written whole said 1."""
+    found = [_ECHOED.fullmatch(line) for line in lines]
+    path = found[0][2]
+    digest = hashlib.md5("".join(m[1] + "\n" for m in found).encode()).hexdigest()
+    said = ""
+    for _ in range(2):
+        for line in lines:
+            typed(console, line)
+        said = guest_run(console, f"md5sum {path}")
+        if said.split()[:1] == [digest]:
+            return
+    raise ConsoleError(f"{console.where}: {path} not as typed (md5 {digest}); saw "
+                       f"{said.strip()[:80]!r}")
+
+
 # The shell's names for the two files (D=DIR first): short lines to type.
 NAMED = f"B=$D/{BEFORE}; R=$D/{RECORDS}"
 NAMES = f"{NAMED}; rm -f $R"
@@ -121,8 +143,8 @@ def start_writing(console: GuestConsole, directory: str, seconds: float) -> str:
     guest_run(console, WRITE_BEFORE, timeout=60)
     digest = read_back(console)
     typed(console, "mkfifo /dev/xhf 2>/dev/null; exec 3<>/dev/xhf")
-    for line in WRITER_LINES:
-        guest_run(console, line)
+    write_file(console, WRITER_LINES)
+    write_file(console, SUMMARY_LINES)  # for after the move: fewer lines to type then
     guest_run(console, f"timeout {int(seconds)} sh /dev/xrb $R & XR=$!")
     return digest
 
@@ -172,8 +194,6 @@ def stop_and_read(console: GuestConsole, directory: str) -> tuple[str, Records]:
     guest_run(console, f"D={directory}")  # the shell's names again, whatever became of them
     guest_run(console, NAMED)
     digest = read_back(console)  # drops the cache for both files
-    for line in SUMMARY_LINES:
-        guest_run(console, line)
     said = guest_run(console, "awk -f /dev/xrg $R", timeout=60)
     guest_run(console, "rm -f $R $B")
     return digest, parse_records(said, console.where)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, NoReturn
+from typing import Any, Callable, ClassVar, NoReturn
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,19 @@ def refuse(host: str, expected: str, seen: str, text: str) -> NoReturn:
 def expect(ok: bool, host: str, expected: str, seen: object, fix: tuple[str, ...] = ()) -> None:
     if not ok:
         fail(host, expected, str(seen), fix)
+
+
+def every(checks: tuple[Callable[..., None], ...], *args: Any) -> None:
+    """Each check on args, all of them; one LabCheckFailed naming each that failed (a move's
+    proofs: the reader sees every one that failed, not the first)."""
+    failures = []
+    for check in checks:
+        try:
+            check(*args)
+        except LabCheckFailed as exc:
+            failures.extend(exc.failures)
+    if failures:
+        raise LabCheckFailed(*failures, sep=" | ")
 
 
 class LabHazard(UserWarning):

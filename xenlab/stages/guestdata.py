@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xenlab.adapters.toolstack import Toolstack
-from xenlab.checks import LabCheckFailed, expect, fail
+from xenlab.checks import every, expect, fail
 from xenlab.live.diskdata import GuestData, GuestMount, guest_mount
 from xenlab.live.guest import guest_console
 from xenlab.remote import Host
@@ -100,14 +100,7 @@ def check_data_kept(data: GuestData | None, host: str) -> None:
     """Both proofs; one LabCheckFailed naming each that failed."""
     expect(data is not None, host, "the guest's data read back after the move (--guest-data)",
            "nothing read")
-    failures = []
-    for check in (check_before_kept, check_records_kept):
-        try:
-            check(data, host)
-        except LabCheckFailed as exc:
-            failures.extend(exc.failures)
-    if failures:
-        raise LabCheckFailed(*failures, sep=" | ")
+    every((check_before_kept, check_records_kept), data, host)
 
 
 def check_before_kept(data: GuestData, host: str) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from xenlab.adapters.toolstack import Toolstack
-from xenlab.checks import CheckFailure, LabCheckFailed, expect, fail
+from xenlab.checks import CheckFailure, LabCheckFailed, every, expect, fail
 from xenlab.errors import ParseError
 from xenlab.live.diskdata import GuestData, start_writing, stop_and_read
 from xenlab.live.guest import (CONSOLE_TIMEOUT_S, GUEST_IFACE, GuestFacts, GuestLoad,
@@ -371,11 +371,4 @@ LIVE_PROOFS = (check_same_ip, check_same_mac, check_not_rebooted, check_memory_k
 
 def assert_live(record: MigrationRecord, downtime_max_s: float) -> None:
     """Every proof; one LabCheckFailed naming each that failed."""
-    failures = []
-    for check in (*LIVE_PROOFS, lambda r: check_downtime(r, downtime_max_s)):
-        try:
-            check(record)
-        except LabCheckFailed as exc:
-            failures.extend(exc.failures)
-    if failures:
-        raise LabCheckFailed(*failures, sep=" | ")
+    every((*LIVE_PROOFS, lambda r: check_downtime(r, downtime_max_s)), record)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from xenlab.errors import XenlabError
 from xenlab.live.console import ConsoleError, GuestConsole
-from xenlab.live.guest import guest_run, typed
+from xenlab.live.guest import WAIT_FIFO, guest_run, typed
 
 RECORDS = "xenlab-records"  # the files the check writes in DIR, and removes after it
 BEFORE = "xenlab-before"
@@ -142,7 +142,7 @@ def start_writing(console: GuestConsole, directory: str, seconds: float) -> str:
     guest_run(console, NAMES)
     guest_run(console, WRITE_BEFORE, timeout=60)
     digest = read_back(console)
-    typed(console, "mkfifo /dev/xhf 2>/dev/null; exec 3<>/dev/xhf")
+    typed(console, WAIT_FIFO)
     write_file(console, WRITER_LINES)
     write_file(console, SUMMARY_LINES)  # for after the move: fewer lines to type then
     guest_run(console, f"timeout {int(seconds)} sh /dev/xrb $R & XR=$!")

@@ -159,6 +159,10 @@ def read_facts(console: GuestConsole) -> GuestFacts:
 
 # --- the guest's heartbeat: its own account of how long it was paused ------------------
 
+# A FIFO nobody writes, open on the shell's fd 3: `read -t S x <&3` waits S seconds in the
+# shell itself, without a fork (the heartbeat, the load and the data check's writer).
+WAIT_FIFO = "mkfifo /dev/xhf 2>/dev/null; exec 3<>/dev/xhf"
+
 # Typed one short line at a time (the console's line editor wraps at 80 columns): a loop
 # that writes /proc/uptime (the guest's boot-time clock, which Xen's PV clock carries on
 # across the move, pause included) into a file of /dev (devtmpfs: the guest's memory), and
@@ -168,7 +172,7 @@ def read_facts(console: GuestConsole) -> GuestFacts:
 # beats a second made the box's moves 110-117 s where 65 s were usual). ~17 beats a second
 # under TCG, so the pause is known to ~0.06 s.
 HEARTBEAT_LINES = (
-    "mkfifo /dev/xhf 2>/dev/null; exec 3<>/dev/xhf",
+    WAIT_FIFO,
     "echo 'while read u i </proc/uptime' >/dev/xhb",
     "echo 'do echo $u;read -t 0.05 x <&3;done' >>/dev/xhb",
     "echo 'NR==1{f=$1}NR>1&&$1-p>m{m=$1-p}' >/dev/xhg",
@@ -220,7 +224,7 @@ def parse_heartbeat(said: str, where: str = "guest") -> GuestPause:
 # One dd a second (a fork a second, not a fork a beat); each pass leaves a line in /dev/xlc,
 # so the rate reached is counted, not assumed. Typed a short line at a time, as above.
 LOAD_LINES = (
-    "mkfifo /dev/xhf 2>/dev/null; exec 3<>/dev/xhf",
+    WAIT_FIFO,
     "echo 'while dd if=/dev/zero of=/dev/xld bs=1M \\' >/dev/xlb",
     "echo ' count=$1 2>/dev/null' >>/dev/xlb",
     "echo 'do echo >>/dev/xlc;read -t 1 x <&3;done' >>/dev/xlb",

@@ -167,14 +167,16 @@ class Xl(Toolstack):
 
     def domain_type(self, name: str) -> str | None:
         # libxl's own record of the running domain (`xl list -l`), not the config file.
-        return parse_domain_types(self.host.check("xl list -l %s", name,
-                                                  timeout=READ_TIMEOUT_S).stdout).get(name)
+        return parse_domain_types(self._long_list(name)).get(name)
 
     def disks(self, name: str) -> tuple[DomainDisk, ...]:
         # libxl's record of the running domain: a disk attached since its start is there,
         # an edit of its config file since is not.
-        return parse_domain_disks(self.host.check("xl list -l %s", name,
-                                                  timeout=READ_TIMEOUT_S).stdout).get(name, ())
+        return parse_domain_disks(self._long_list(name)).get(name, ())
+
+    def _long_list(self, name: str) -> str:
+        """`xl list -l NAME`: libxl's JSON record of the running domain."""
+        return self.host.check("xl list -l %s", name, timeout=READ_TIMEOUT_S).stdout
 
     def relocation_probe(self, dest_address: str, port: int) -> tuple[str, ...]:
         return ("ssh -o BatchMode=yes -o StrictHostKeyChecking=yes "

@@ -48,23 +48,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # steps refuse to partition or format without --allow-destructive (xenlab.stages).
     # The failure drill (stage 9) is opt-in: deselected unless -m names it.
     if "drill" not in (config.getoption("markexpr", "") or ""):
-        drills = [item for item in items if item.get_closest_marker("drill")]
-        if drills:
-            config.hook.pytest_deselected(items=drills)
-            items[:] = [item for item in items if not item.get_closest_marker("drill")]
+        _deselect(config, items, lambda item: item.get_closest_marker("drill"))
     # The data check (--guest-data) runs stage 9's data outline instead of the plain one;
     # without it, the data outline is not run.
-    data = bool(config.getoption("guest_data", None))
-    plain = [item for item in items if round_of(item) is not None and not item.get_closest_marker(
-        "data")]
-    left_out = plain if data else [item for item in items if item.get_closest_marker("data")]
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        gone = set(left_out)
-        items[:] = [item for item in items if item not in gone]
+    if config.getoption("guest_data", None):
+        _deselect(config, items, lambda item: round_of(item) is not None
+                  and not item.get_closest_marker("data"))
+    else:
+        _deselect(config, items, lambda item: item.get_closest_marker("data"))
     order = list(config.stash[STATE].labs or {})
     items.sort(key=lambda item: (order.index(name) if (name := lab_name_of(item)) in order
                                  else 0, stage.number if (stage := stage_of(item)) else 0))
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], left_out) -> None:
+    """The items left_out(item) says, taken out of the run as deselected (not skipped: a
+    skip would make their stage read skipped)."""
+    gone = [item for item in items if left_out(item)]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = [item for item in items if not left_out(item)]
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's skipping plugin reads the skip marks

@@ -84,9 +84,9 @@ def main() -> None:
             outcome, moves = run(str(inventory), rounds, load, where)
             print(f"{label}: {rounds} rounds: {outcome}; {len(moves)} moves", flush=True)
             for m in moves:
-                load = m.get("load")
-                reached = (round(load["asked_mib_s"] * load["passes"] / load["seconds"], 1)
-                           if load and load["seconds"] else None)
+                ran = m.get("load")  # not the loop's `load`: the move's own record of it
+                reached = (round(ran["asked_mib_s"] * ran["passes"] / ran["seconds"], 1)
+                           if ran and ran["seconds"] else None)
                 print(f"  round {m['round']}: {m['source']} -> {m['destination']}: "
                       f"{m['wall_s']:.1f} s, downtime {FIGURES['downtime (probe)'](m):.2f} s, "
                       f"paused {FIGURES['paused (heartbeat)'](m)} s"

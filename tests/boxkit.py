@@ -70,19 +70,22 @@ def need_root() -> str | None:
 def suite(inventory: Path, *args: str, junit: Path, timeout: float = 1500
           ) -> subprocess.CompletedProcess:
     """The acceptance suite against a lab, as `pytest --inventory=...` from the top."""
-    cmd = [sys.executable, "-m", "pytest", f"--inventory={inventory}", f"--junitxml={junit}",
-           "-p", "no:cacheprovider", "-q", "-rA", *args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(_suite_command(inventory, args, junit), cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _suite_command(inventory: Path, args: tuple[str, ...], junit: Path) -> list[str]:
+    return [sys.executable, "-m", "pytest", f"--inventory={inventory}", f"--junitxml={junit}",
+            "-p", "no:cacheprovider", "-q", "-rA", *args]
 
 
 @contextlib.contextmanager
 def subprocess_suite(inventory: Path, *args: str, junit: Path, timeout: float = 1500):
     """suite() started in the background: the with-block acts on the lab while it runs; the
-    run is awaited at the block's end (killed after `timeout`), its output in proc.stdout."""
-    cmd = [sys.executable, "-m", "pytest", f"--inventory={inventory}", f"--junitxml={junit}",
-           "-p", "no:cacheprovider", "-q", "-rA", *args]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    run is awaited at the block's end (killed after `timeout`), its output in
+    proc.stdout_text."""
+    proc = subprocess.Popen(_suite_command(inventory, args, junit), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         yield proc
     finally:
@@ -249,9 +252,11 @@ def guest_typed(inventory: Path, host: str, *commands: str, timeout: float = 60)
 
 
 def _each(names: tuple[str, ...], command: str) -> None:
-    for name, done in zip(names, ThreadPoolExecutor(len(names)).map(
-            lambda n: box_ssh(n, command), names)):
-        assert done.returncode == 0, f"{name}: {command}: {done.stderr.strip()[-300:]}"
+    """command on each box host at once; each must succeed."""
+    with ThreadPoolExecutor(len(names)) as pool:
+        done = list(pool.map(lambda n: box_ssh(n, command), names))
+    for name, result in zip(names, done):
+        assert result.returncode == 0, f"{name}: {command}: {result.stderr.strip()[-300:]}"
 
 
 @contextlib.contextmanager
